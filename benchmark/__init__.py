@@ -1,0 +1,1 @@
+"""Benchmark: features, training, the statistics protocol, tables and the report."""

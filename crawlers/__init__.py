@@ -1,0 +1,1 @@
+"""Crawlers: Reddit (PRAW), Flickr (flickrapi), rehydration, and the offline sandbox."""

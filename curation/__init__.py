@@ -1,0 +1,1 @@
+"""Curation: filters, de-duplication, per-class splits, statistics, and releases."""

@@ -1,0 +1,79 @@
+"""The ``emofuse`` command. Each stage owns its commands; this file only mounts them.
+
+Stage modules keep heavy imports (torch, pandas, praw) inside their command functions so that
+``emofuse --help`` stays fast.
+"""
+
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from emofuse import __version__
+from emofuse.errors import UserError
+from emofuse.log import console, redact
+
+app = typer.Typer(
+    name="emofuse",
+    help="Build multimodal (image + text) emotion datasets from Reddit and Flickr, "
+    "and benchmark fusion models on them.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"emofuse {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """emofuse: crawl, curate, benchmark, release. Every command accepts --data DIR."""
+
+
+def _mount() -> None:
+    from emofuse.benchmark.cli import benchmark_app
+    from emofuse.crawlers.cli import crawl_app
+    from emofuse.crawlers.sandbox.cli import sandbox_app
+    from emofuse.curation.cli import curate
+    from emofuse.curation.release_cli import release
+    from emofuse.demo import demo
+
+    app.add_typer(crawl_app, name="crawl", help="Crawl Reddit or Flickr, or rehydrate a release.")
+    app.command("curate")(curate)
+    app.add_typer(benchmark_app, name="benchmark", help="Train and compare the fusion models.")
+    app.command("release")(release)
+    app.command("demo")(demo)
+    app.add_typer(sandbox_app, name="sandbox", help="The offline Reddit/Flickr sandbox server.")
+
+
+_mount()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the app, turns UserError into one line and exit code 2."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except UserError as error:
+        console.print(f"[bold red]error:[/] {redact(str(error))}", highlight=False, soft_wrap=True)
+        sys.exit(UserError.exit_code)
+    except click.exceptions.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
