@@ -7,7 +7,6 @@ Stage modules keep heavy imports (torch, pandas, praw) inside their command func
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from emofuse import __version__
@@ -61,18 +60,13 @@ _mount()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app, turns UserError into one line and exit code 2."""
+    # Standalone mode: click/typer handle usage errors (exit 2, "Did you mean ...") and
+    # --help/--version themselves; only our own UserError needs turning into one line.
     try:
-        result = app(args=argv, standalone_mode=False)
+        app(args=argv)
     except UserError as error:
         console.print(f"[bold red]error:[/] {redact(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(UserError.exit_code)
-    except click.exceptions.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        console.print("aborted")
-        sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":
