@@ -127,7 +127,14 @@ class CrawlStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as error:
+            self.conn.close()
+            raise UserError(
+                f"{self.path} is not a crawl store ({error})",
+                "point --data at an emofuse data directory",
+            ) from error
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._init_schema(source)
@@ -313,7 +320,8 @@ class CrawlStore:
         elif all(s == "gone" for s in statuses):
             status, reason = "gone", rows[0]["reason"]
         else:
-            status, reason = "failed", next(r["reason"] for r in rows if r["status"] != "ok")
+            failed = [r["reason"] for r in rows if r["status"] == "failed"]
+            status, reason = "failed", failed[0]
         self.update_post(post_id, status=status, reason=reason)
         return status
 
