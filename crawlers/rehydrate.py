@@ -1,0 +1,359 @@
+"""Rehydration: rebuild a published dataset from its release, fetching what is still online.
+
+A *release* is either
+  - the paper's own Reddit release (``processed_{happy,creepy,rage,gore}.csv``: id, name, url,
+    ups, downs, created_utc, title, permalink, subreddit, num_comments, author, ...), as a folder
+    holding those files or as one of them; or
+  - a release written by ``emofuse release``: Parquet shards or CSV files with a ``post_id``
+    column (``reddit:<id36>`` or ``flickr:<photo id>``) and a ``label`` column; an ``--ids-only``
+    release has only ids, labels, ranks and splits.
+
+``rehydrate(release, data, images=False)`` imports text and metadata only, without any request:
+every post goes into ``<data>/raw/<source>/crawl.sqlite`` with status ``ok`` and kind ``text``
+(or ``pending`` when the release has no text: an ids-only release needs the online pass).
+With ``images=True`` the posts are then re-fetched from the source (see ``rehydrate`` below).
+
+The published title and score are kept in the ``title`` and ``rank`` columns (so that the
+split of the published dataset is reproduced) and in ``extra`` as ``published_title`` and
+``published_score``; the online pass writes the current values beside them as
+``current_title`` and ``current_score``.
+
+Everything is read and checked before anything is written: a missing file, an unknown format,
+a missing column or an unknown subreddit raise :class:`UserError` and leave ``<data>`` as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emofuse.errors import UserError
+from emofuse.paths import store_path
+from emofuse.schema import REDDIT_DEFAULT_SUBREDDITS
+
+# Columns the paper's release must have (the others are optional and ignored).
+EMOCLASSIFIER_COLUMNS = ("id", "url", "ups", "created_utc", "title", "permalink", "subreddit")
+# Columns an ``emofuse release`` table must have.
+RELEASE_COLUMNS = ("post_id", "label")
+# Contract fields an ``emofuse release`` table may carry; copied into the store when present.
+RELEASE_OPTIONAL = (
+    "title",
+    "body",
+    "rank",
+    "votes_agree",
+    "votes_total",
+    "created_utc",
+    "permalink",
+    "url",
+    "community",
+    "author_hash",
+)
+SOURCES = ("reddit", "flickr")
+
+
+@dataclass
+class ReleasePost:
+    """One post of a release, as read (nothing hashed or written yet)."""
+
+    post_id: str
+    source: str
+    label: str
+    fields: dict[str, Any]  # contract fields present in the release (title, rank, url, ...)
+    author: str | None = None  # raw author name (paper's release only); hashed before storing
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def native_id(self) -> str:
+        return self.post_id.split(":", 1)[1]
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.fields.get("title") or self.fields.get("body"))
+
+
+@dataclass
+class RehydrateSummary:
+    """What a rehydration did. ``gone`` and ``failed`` count posts by reason."""
+
+    release: str
+    format: str
+    requested: int = 0
+    imported: int = 0  # new rows written to a store
+    already: int = 0  # rows that were already in the store (a resumed or repeated run)
+    fetched: int = 0  # posts found online by the online pass
+    images_stored: int = 0
+    gone: Counter = field(default_factory=Counter)
+    failed: Counter = field(default_factory=Counter)
+    by_label: Counter = field(default_factory=Counter)
+    by_source: Counter = field(default_factory=Counter)
+    stores: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "format": self.format,
+            "requested": self.requested,
+            "imported": self.imported,
+            "already": self.already,
+            "fetched": self.fetched,
+            "images_stored": self.images_stored,
+            "gone": dict(self.gone),
+            "failed": dict(self.failed),
+            "by_label": dict(self.by_label),
+            "by_source": dict(self.by_source),
+            "stores": list(self.stores),
+        }
+
+
+# -- reading a release -----------------------------------------------------------------------
+def read_release(
+    release: str | Path, subreddits: dict[str, str] | None = None
+) -> tuple[str, list[ReleasePost]]:
+    """Read and check a release; returns ``(format name, posts)``. Writes nothing.
+
+    ``subreddits`` maps subreddit names (case-insensitive) to emotion classes for the paper's
+    release; the default is :data:`emofuse.schema.REDDIT_DEFAULT_SUBREDDITS`.
+    """
+    path = Path(release).expanduser()
+    if not path.exists():
+        raise UserError(
+            f"release not found: {path}",
+            "pass --from a folder with processed_*.csv (the paper's release) or a folder "
+            "written by `emofuse release`",
+        )
+    emoclassifier = _emoclassifier_files(path)
+    if emoclassifier:
+        return "emoclassifier", _read_emoclassifier(emoclassifier, subreddits)
+    tables = _release_tables(path)
+    if tables:
+        return "emofuse", _read_emofuse_release(tables)
+    raise UserError(
+        f"{path} is not a release this version reads",
+        "expected processed_<subreddit>.csv files (the paper's Reddit release) or Parquet/CSV "
+        "files with post_id and label columns (written by `emofuse release`)",
+    )
+
+
+def _emoclassifier_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path] if path.name.startswith("processed_") and path.suffix == ".csv" else []
+    return sorted(path.glob("processed_*.csv"))
+
+
+def _release_tables(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path] if path.suffix in (".parquet", ".csv", ".tsv") else []
+    parquet = sorted(path.rglob("*.parquet"))
+    if parquet:
+        return parquet
+    return sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".tsv"))
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",", dtype=str)
+    except Exception as error:  # pandas/pyarrow raise many types for a damaged file
+        raise UserError(
+            f"cannot read {path}: {type(error).__name__}: {error}",
+            "check that the release is complete (compare SHA256SUMS) and not truncated",
+        ) from error
+
+
+def _read_emoclassifier(files: list[Path], subreddits: dict[str, str] | None) -> list[ReleasePost]:
+    mapping = {
+        name.lower(): label for name, label in (subreddits or REDDIT_DEFAULT_SUBREDDITS).items()
+    }
+    posts: list[ReleasePost] = []
+    seen: set[str] = set()
+    for path in files:
+        table = _read_table(path)
+        missing = [name for name in EMOCLASSIFIER_COLUMNS if name not in table.columns]
+        if missing:
+            raise UserError(
+                f"{path.name} lacks the column(s) {', '.join(missing)}",
+                f"the paper's release has the columns {', '.join(EMOCLASSIFIER_COLUMNS)}, ...",
+            )
+        for row in table.to_dict("records"):
+            subreddit = str(row["subreddit"]).strip()
+            label = mapping.get(subreddit.lower())
+            if label is None:
+                raise UserError(
+                    f"{path.name}: subreddit r/{subreddit} has no emotion class",
+                    "map it with --subreddit NAME=EMOTION (known: "
+                    + ", ".join(f"{k}={v}" for k, v in sorted(mapping.items()))
+                    + ")",
+                )
+            native = str(row["id"]).strip()
+            post_id = f"reddit:{native}"
+            if post_id in seen:  # the same post listed twice: keep the first
+                continue
+            seen.add(post_id)
+            title = _text(row.get("title"))
+            score = _number(row.get("ups"))
+            posts.append(
+                ReleasePost(
+                    post_id=post_id,
+                    source="reddit",
+                    label=label,
+                    fields={
+                        "title": title,
+                        "body": None,
+                        "rank": score,
+                        "created_utc": _number(row.get("created_utc")),
+                        "permalink": _text(row.get("permalink")),
+                        "url": _text(row.get("url")),
+                        "community": subreddit,
+                    },
+                    author=_text(row.get("author")),
+                    extra={
+                        "release": "emoclassifier",
+                        "published_title": title,
+                        "published_score": score,
+                        "published_downs": _number(row.get("downs")),
+                        "published_num_comments": _number(row.get("num_comments")),
+                    },
+                )
+            )
+    return posts
+
+
+def _read_emofuse_release(tables: list[Path]) -> list[ReleasePost]:
+    posts: list[ReleasePost] = []
+    seen: set[str] = set()
+    for path in tables:
+        table = _read_table(path)
+        missing = [name for name in RELEASE_COLUMNS if name not in table.columns]
+        if missing:
+            raise UserError(
+                f"{path} lacks the column(s) {', '.join(missing)}",
+                "a release written by `emofuse release` has post_id and label columns",
+            )
+        present = [name for name in RELEASE_OPTIONAL if name in table.columns]
+        for row in table.to_dict("records"):
+            post_id = str(row["post_id"]).strip()
+            source = post_id.split(":", 1)[0]
+            if source not in SOURCES or ":" not in post_id:
+                raise UserError(
+                    f"{path.name}: post_id {post_id!r} is not reddit:<id> or flickr:<id>",
+                    "check that the file is an emofuse release",
+                )
+            if post_id in seen:
+                continue
+            seen.add(post_id)
+            fields = {name: _clean(row.get(name)) for name in present}
+            for name in ("rank", "created_utc", "votes_agree", "votes_total"):
+                if name in fields:
+                    fields[name] = _number(fields[name])
+            extra: dict[str, Any] = {"release": "emofuse"}
+            if "split" in table.columns and _clean(row.get("split")):
+                extra["published_split"] = _clean(row.get("split"))
+            if fields.get("title"):
+                extra["published_title"] = fields["title"]
+            if fields.get("rank") is not None:
+                extra["published_score"] = fields["rank"]
+            posts.append(
+                ReleasePost(post_id, source, str(row["label"]).strip(), fields, None, extra)
+            )
+    return posts
+
+
+def _clean(value: Any) -> Any:
+    """pandas' missing values (NaN, None, pd.NA) as None."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except TypeError:
+        pass
+    return value
+
+
+def _text(value: Any) -> str | None:
+    value = _clean(value)
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    value = _clean(value)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else number
+
+
+# -- importing ---------------------------------------------------------------------------------
+def import_posts(posts: list[ReleasePost], data: Path, summary: RehydrateSummary) -> None:
+    """Write the release's posts into the crawl stores, without any request.
+
+    A post already in the store is left as it is (its crawl state is kept), so importing the
+    same release twice, or after a killed run, neither duplicates nor resets anything.
+    """
+    from emofuse.crawlers.store import CrawlStore
+    from emofuse.privacy import author_hash
+
+    by_source: dict[str, list[ReleasePost]] = {}
+    for post in posts:
+        by_source.setdefault(post.source, []).append(post)
+    for source, group in sorted(by_source.items()):
+        path = store_path(data, source)
+        summary.stores.append(str(path))
+        with CrawlStore(path, source=source) as store:
+            for post in group:
+                row = {
+                    "post_id": post.post_id,
+                    "source": post.source,
+                    "label": post.label,
+                    **post.fields,
+                    "kind": "text" if post.has_text else None,
+                    "status": "ok" if post.has_text else "pending",
+                    "reason": None if post.has_text else "ids only: not fetched yet",
+                    "extra": post.extra,
+                }
+                if post.author is not None and not row.get("author_hash"):
+                    row["author_hash"] = author_hash(post.author, data)
+                if store.upsert_post(row):
+                    summary.imported += 1
+                else:
+                    summary.already += 1
+
+
+def rehydrate(
+    release: str | Path,
+    data: str | Path,
+    *,
+    images: bool = True,
+    subreddits: dict[str, str] | None = None,
+) -> RehydrateSummary:
+    """Import a release into ``<data>/raw/<source>/crawl.sqlite``; with ``images``, re-fetch it.
+
+    ``images=False`` (``--no-images``): text and metadata only, no request at all.
+    """
+    data = Path(data)
+    if images:
+        raise UserError(
+            "re-fetching a release online is not available yet",
+            "pass --no-images to import text and metadata only",
+        )
+    fmt, posts = read_release(release, subreddits)
+    if not posts:
+        raise UserError(f"the release {release} holds no posts", "check the --from path")
+    summary = RehydrateSummary(release=str(release), format=fmt, requested=len(posts))
+    summary.by_label.update(post.label for post in posts)
+    summary.by_source.update(post.source for post in posts)
+    import_posts(posts, data, summary)
+    return summary
