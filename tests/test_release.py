@@ -1,0 +1,325 @@
+"""`emofuse release`: real curated folders in, loadable releases out (datasets, mlcroissant)."""
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+from test_release_support import EMOTION6_CLASSES, make_drawn_curated, make_emotion6_curated
+
+from emofuse.cli import main
+from emofuse.curation.release import build_release
+from emofuse.errors import UserError
+
+SALT = "pepper-7f3c9a1e5b"
+
+
+@pytest.fixture
+def hf_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+
+
+def run_cli(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return exit_info.value.code
+
+
+def load(folder: Path):
+    from datasets import load_dataset
+
+    return load_dataset(str(folder))
+
+
+def released_bytes(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def card_header(folder: Path) -> dict:
+    text = (folder / "README.md").read_text()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def check_sha256sums(folder: Path) -> None:
+    lines = (folder / "SHA256SUMS").read_text().splitlines()
+    listed = {line.split("  ", 1)[1]: line.split("  ", 1)[0] for line in lines}
+    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} - {
+        "SHA256SUMS"
+    }
+    assert set(listed) == on_disk
+    for name, digest in listed.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_parquet_release_loads_with_datasets(data_dir, tmp_path, hf_offline, monkeypatch):
+    monkeypatch.setenv("EMOFUSE_SALT", SALT)
+    (data_dir / "raw").mkdir(parents=True)
+    curated = make_drawn_curated(data_dir, per_class=10)
+    (data_dir / "raw" / "author.salt").write_text(SALT + "-file\n")
+    out = tmp_path / "release"
+
+    code = run_cli(
+        ["release", "--curated", str(curated), "--out", str(out), "--license", "cc-by-4.0"]
+    )
+    assert code == 0
+
+    posts = pd.read_parquet(curated / "posts.parquet")
+    ds = load(out)
+    assert sorted(ds) == ["test", "train", "validation"]
+    assert ds["train"].features["label"].names == ["joy", "fear", "anger", "disgust"]
+    for split in ds:
+        expected = posts[posts["split"] == split]
+        assert ds[split].num_rows == len(expected)
+        got = pd.Series(ds[split]["label"]).map(ds[split].features["label"].int2str)
+        assert sorted(got) == sorted(expected["label"])
+        assert sorted(ds[split]["post_id"]) == sorted(expected["post_id"])
+
+    # every image decodes and is the very JPEG the crawler stored (by sha256)
+    decoded = 0
+    by_id = posts.set_index("post_id")
+    for split in ds:
+        for row in ds[split]:
+            stored = by_id.loc[row["post_id"], "images"]
+            images = ([row["image"]] if row["image"] is not None else []) + row["more_images"]
+            assert len(images) == len(stored) == row["n_images"]
+            assert row["image_sha256"] == [image["sha256"] for image in stored]
+            for image in images:
+                image.load()
+                assert image.size[0] > 0
+                decoded += 1
+    assert decoded == sum(len(images) for images in posts["images"]) == 61
+    text_only = ds["train"].filter(lambda row: row["n_images"] == 0)
+    assert text_only.num_rows == 1 and text_only[0]["image"] is None
+
+    # raw image bytes are in the Parquet file itself, not paths to elsewhere
+    table = pd.read_parquet(next((out / "data").glob("test-*.parquet")))
+    first = table["image"].iloc[0]
+    assert Image.open(io.BytesIO(first["bytes"])).format == "JPEG"
+    assert not first["path"].startswith("/") and "raw/" not in first["path"]
+
+    header = card_header(out)
+    assert header["license"] == "cc-by-4.0"
+    assert set(header["task_categories"]) == {"image-classification", "text-classification"}
+    assert header["size_categories"] == ["n<1K"]
+    assert {f["split"] for f in header["configs"][0]["data_files"]} == set(ds)
+    label_feature = next(f for f in header["dataset_info"]["features"] if f["name"] == "label")
+    assert list(label_feature["dtype"]["class_label"]["names"].values()) == [
+        "joy",
+        "fear",
+        "anger",
+        "disgust",
+    ]
+    card = (out / "README.md").read_text()
+    for section in (
+        "Motivation",
+        "Composition",
+        "Collection process",
+        "Preprocessing",
+        "Uses",
+        "Distribution",
+        "Maintenance",
+    ):
+        assert f"## {section}" in card
+    assert "Reddit Data API Terms" in card and "not_english" in card
+
+    check_sha256sums(out)
+    everything = released_bytes(out)
+    assert SALT.encode() not in everything
+    assert b"salt-author" not in everything  # what the hashes were made from
+    manifest = json.loads((out / "release.json").read_text())
+    assert manifest["splits"]["train"]["num_rows"] == ds["train"].num_rows
+
+
+def test_croissant_is_valid_and_reads_the_records(data_dir, tmp_path):
+    import mlcroissant as mlc
+
+    curated = make_drawn_curated(data_dir, per_class=6)
+    out = tmp_path / "release"
+    # tiny shards: a split over several files is described by a FileSet
+    build_release(curated, out, max_shard_bytes=8_000)
+    assert len(list((out / "data").glob("train-*.parquet"))) > 1
+
+    dataset = mlc.Dataset(jsonld=out / "croissant.json")
+    assert not dataset.metadata.issues.errors
+    posts = pd.read_parquet(curated / "posts.parquet")
+    for split in ("train", "test"):
+        records = list(dataset.records(record_set=split))
+        assert len(records) == int((posts["split"] == split).sum())
+        ids = sorted(record[f"{split}/post_id"].decode() for record in records)
+        assert ids == sorted(posts.loc[posts["split"] == split, "post_id"])
+        with_image = [r for r in records if r[f"{split}/image"] is not None]
+        assert with_image and all(r[f"{split}/image"].size[0] > 0 for r in with_image)
+
+
+def test_imagefolder_release_of_real_emotion6_photos(data_dir, tmp_path, shared_data, hf_offline):
+    curated = make_emotion6_curated(data_dir, shared_data, per_class=5)
+    out = tmp_path / "release-if"
+    code = run_cli(
+        ["release", "--curated", str(curated), "--out", str(out), "--format", "imagefolder"]
+    )
+    assert code == 0
+    assert (out / "data" / "train" / "metadata.csv").is_file()
+
+    ds = load(out)
+    assert {split: ds[split].num_rows for split in ds} == {"train": 18, "validation": 6, "test": 6}
+    for split in ds:
+        assert set(ds[split]["label"]) == set(EMOTION6_CLASSES)  # every class in every split
+        for row in ds[split]:
+            row["image"].load()
+            assert row["image"].mode == "RGB" and row["image"].width > 0
+        # the released files are the Emotion6 photos, byte for byte
+        metadata = pd.read_csv(out / "data" / split / "metadata.csv")
+        for _, row in metadata.iterrows():
+            released = (out / "data" / split / row["file_name"]).read_bytes()
+            number = int(row["post_id"].split(":")[1][1:])
+            original = shared_data / "emotion6" / "images" / row["label"] / f"{number}.jpg"
+            assert released == original.read_bytes()
+            assert hashlib.sha256(released).hexdigest() == row["image_sha256"]
+
+    # the Flickr owner's user name (in page URLs and the owner path) is not released
+    everything = released_bytes(out)
+    assert b"someowner" not in everything
+    assert b"flickr.com/photo.gne?id=" in everything
+    header = card_header(out)
+    assert header["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train/*"}
+    assert "Flickr API Terms" in (out / "README.md").read_text()
+    check_sha256sums(out)
+
+    import mlcroissant as mlc
+
+    dataset = mlc.Dataset(jsonld=out / "croissant.json")
+    assert len(list(dataset.records(record_set="test"))) == 6
+
+
+def test_ids_only_release_has_no_content(data_dir, hf_offline):
+    curated = make_drawn_curated(data_dir, name="reddit", per_class=10)
+    # defaults: --curated <data>/curated/reddit, --out <data>/release/reddit
+    code = run_cli(["release", "--ids-only", "--data", str(data_dir)])
+    assert code == 0
+    out = data_dir / "release" / "reddit"
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "test.csv",
+        "train.csv",
+        "validation.csv",
+    ]
+    frame = pd.concat(pd.read_csv(p) for p in (out / "data").glob("*.csv"))
+    assert list(frame.columns) == [
+        "post_id",
+        "source",
+        "native_id",
+        "label",
+        "rank",
+        "votes_agree",
+        "votes_total",
+        "split",
+    ]
+    posts = pd.read_parquet(curated / "posts.parquet")
+    merged = posts.merge(frame, on="post_id", suffixes=("", "_released"))
+    assert len(merged) == len(posts) == len(frame)
+    assert (merged["label"] == merged["label_released"]).all()
+    assert (merged["split"] == merged["split_released"]).all()
+    assert (merged["rank"] == merged["rank_released"]).all()
+    assert (merged["post_id"] == merged["source"] + ":" + merged["native_id"]).all()
+
+    everything = released_bytes(out)
+    for title in posts["title"]:
+        assert title.encode() not in everything
+    for author in posts["author_hash"]:
+        assert author.encode() not in everything
+    assert b"JFIF" not in everything and b"i.redd.it" not in everything
+    card = (out / "README.md").read_text()
+    assert f"emofuse crawl rehydrate --from {out}" in card
+    assert json.loads((out / "release.json").read_text())["format"] == "ids-only"
+
+    ds = load(out)
+    assert ds["train"].features["label"].names == ["joy", "fear", "anger", "disgust"]
+    assert ds["test"].num_rows == 4
+
+
+def test_exclude_drops_listed_posts_before_writing(data_dir, tmp_path):
+    curated = make_drawn_curated(data_dir, per_class=10)
+    removal = tmp_path / "removal.txt"
+    # full id, bare id, a comment, blank lines and an id that is not in the dataset
+    removal.write_text("# withdrawn by their authors\nreddit:jo0000\n\nfe1003\nreddit:zzz999\n")
+    out = tmp_path / "release"
+    assert (
+        run_cli(
+            ["release", "--curated", str(curated), "--out", str(out), "--exclude", str(removal)]
+        )
+        == 0
+    )
+    released = pd.concat(pd.read_parquet(p) for p in (out / "data").glob("*.parquet"))
+    assert len(released) == 38
+    assert not {"reddit:jo0000", "reddit:fe1003"} & set(released["post_id"])
+    everything = released_bytes(out)
+    assert b"jo0000" not in everything and b"fe1003" not in everything
+    assert json.loads((out / "release.json").read_text())["excluded"] == 2
+
+
+@pytest.mark.parametrize(
+    "line", ["reddit: abc", "https://reddit.com/r/happy/comments/abc", "twitter:123", "a b"]
+)
+def test_malformed_exclusion_list_is_refused_and_nothing_written(data_dir, tmp_path, line):
+    curated = make_drawn_curated(data_dir, per_class=3)
+    removal = tmp_path / "removal.txt"
+    removal.write_text(f"reddit:jo0000\n{line}\n")
+    out = tmp_path / "release"
+    assert (
+        run_cli(
+            ["release", "--curated", str(curated), "--out", str(out), "--exclude", str(removal)]
+        )
+        == 2
+    )
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".release")]
+
+
+def test_no_curated_data_is_refused(data_dir, tmp_path, capsys):
+    out = tmp_path / "release"
+    assert run_cli(["release", "--data", str(data_dir), "--name", "flickr", "--out", str(out)]) == 2
+    assert "no curated dataset" in capsys.readouterr().err.replace("\n", " ")
+    assert not out.exists()
+
+
+def test_non_empty_out_needs_force_and_force_replaces(data_dir, tmp_path, capsys):
+    curated = make_drawn_curated(data_dir, per_class=3)
+    out = tmp_path / "release"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    assert run_cli(["release", "--curated", str(curated), "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+
+    assert run_cli(["release", "--curated", str(curated), "--out", str(out), "--force"]) == 0
+    assert not (out / "precious.txt").exists()
+    assert (out / "README.md").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emofuse-data", "release"]
+
+
+def test_salt_in_a_post_stops_the_release(data_dir, tmp_path, monkeypatch):
+    curated = make_drawn_curated(data_dir, per_class=3)
+    posts = pd.read_parquet(curated / "posts.parquet")
+    posts.loc[0, "title"] = posts.loc[0, "title"] + " " + SALT
+    posts.to_parquet(curated / "posts.parquet", index=False)
+    monkeypatch.setenv("EMOFUSE_SALT", SALT)
+    out = tmp_path / "release"
+    with pytest.raises(UserError, match="salt"):
+        build_release(curated, out)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emofuse-data"]
+
+
+def test_missing_image_file_is_refused(data_dir, tmp_path):
+    curated = make_drawn_curated(data_dir, per_class=3)
+    posts = pd.read_parquet(curated / "posts.parquet")
+    (data_dir / posts["images"].iloc[1][0]["path"]).unlink()
+    out = tmp_path / "release"
+    assert run_cli(["release", "--curated", str(curated), "--out", str(out)]) == 2
+    assert not out.exists()

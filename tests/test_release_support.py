@@ -1,0 +1,191 @@
+"""Builders of real curated folders and benchmark run folders, per docs/contracts.md.
+
+Used by tests/test_release.py and tests/test_report.py (no tests here). Images are real JPEGs:
+drawn with Pillow, or copied from the shared Emotion6 sample (through the shared_data fixture).
+"""
+
+import hashlib
+import json
+import random
+import shutil
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
+
+from emofuse.schema import CURATED_COLUMNS, CURATED_SCHEMA_VERSION, empty_post, post_text
+
+EMOTION6_CLASSES = ["anger", "disgust", "fear", "joy", "sadness", "surprise"]
+WORDS = "the a cat dog sky rain night light old house little friend road sea tree snow".split()
+
+
+def drawn_jpeg(seed: int, size: tuple[int, int] = (96, 72)) -> Image.Image:
+    """A real RGB picture: a colour gradient with a few shapes, different for every seed."""
+    rng = random.Random(seed)
+    base = np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None]
+    pixels = np.broadcast_to(base, (size[1], size[0], 3)).copy()
+    pixels[..., rng.randrange(3)] = rng.randrange(256)
+    image = Image.fromarray(pixels, "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(4):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        draw.ellipse([x, y, x + rng.randrange(8, 30), y + rng.randrange(8, 30)], fill=colour)
+    return image
+
+
+def store_image(data: Path, source: str, native: str, index: int, image: Image.Image) -> dict:
+    """Write an image where the crawler would, and return its ImageRecord."""
+    relative = Path("raw") / source / "images" / native / f"{index}.jpg"
+    path = data / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.convert("RGB").save(path, "JPEG", quality=85)
+    return {
+        "path": relative.as_posix(),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "phash": str(imagehash.phash(image)),
+        "width": image.width,
+        "height": image.height,
+        "source_url": f"https://i.example.org/{native}/{index}.jpg",
+    }
+
+
+def assign_splits(posts: pd.DataFrame) -> pd.Series:
+    """Per class, by rank descending (ties by post_id): top 10% test, next 10% validation."""
+    split = pd.Series("train", index=posts.index)
+    for _, group in posts.groupby("label"):
+        ordered = group.sort_values(["rank", "post_id"], ascending=[False, True]).index
+        n_test = max(1, round(0.1 * len(ordered)))
+        split[ordered[:n_test]] = "test"
+        split[ordered[n_test : 2 * n_test]] = "validation"
+    return split
+
+
+def write_curated(data: Path, name: str, posts: list[dict], classes: list[str]) -> Path:
+    folder = data / "curated" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(posts)
+    frame["split"] = assign_splits(frame)
+    frame[CURATED_COLUMNS].to_parquet(folder / "posts.parquet", index=False)
+    sources = sorted(frame["source"].unique())
+    (folder / "dataset.json").write_text(
+        json.dumps(
+            {
+                "name": name,
+                "schema_version": CURATED_SCHEMA_VERSION,
+                "sources": sources,
+                "classes": classes,
+                "data_dir": str(data),
+                "created_by": "tests",
+                "options": {"min_words": 6, "split": True},
+            }
+        )
+    )
+    (folder / "filter_report.json").write_text(
+        json.dumps(
+            {
+                "not_english": {c: 2 for c in classes},
+                "too_short": {c: 1 for c in classes},
+                "near_duplicate": {c: 0 for c in classes},
+                "kept": len(posts),
+            }
+        )
+    )
+    counts = frame.groupby("label").size()
+    (folder / "stats.md").write_text(
+        "| emotion | #posts |\n|---|---|\n"
+        + "".join(f"| {label} | {counts.get(label, 0)} |\n" for label in classes)
+    )
+    return folder
+
+
+def make_drawn_curated(
+    data: Path,
+    name: str = "tiny",
+    classes: tuple[str, ...] = ("joy", "fear", "anger", "disgust"),
+    per_class: int = 10,
+) -> Path:
+    """Reddit-like curated dataset of drawn JPEGs: some galleries, one text-only post."""
+    posts = []
+    rng = random.Random(7)
+    for c, label in enumerate(classes):
+        for i in range(per_class):
+            native = f"{label[:2]}{c}{i:03d}"
+            n_images = 3 if i % 4 == 1 else 1
+            if label == classes[0] and i == per_class - 1:
+                n_images = 0  # a text-only post (its image host is gone)
+            images = [
+                store_image(data, "reddit", native, k, drawn_jpeg(c * 1000 + i * 10 + k))
+                for k in range(n_images)
+            ]
+            title = f"{label} " + " ".join(rng.choice(WORDS) for _ in range(7))
+            posts.append(
+                empty_post(
+                    post_id=f"reddit:{native}",
+                    source="reddit",
+                    label=label,
+                    title=title,
+                    body="",
+                    text=post_text(title, ""),
+                    rank=float(1000 - i * 37 - c),
+                    created_utc=1.5e9 + i,
+                    permalink=f"/r/{label}/comments/{native}/a_title/",
+                    url=f"https://i.redd.it/{native}.jpg",
+                    community=label,
+                    author_hash=hashlib.sha256(f"salt-author{i % 5}".encode()).hexdigest()[:16],
+                    images=images,
+                )
+            )
+    return write_curated(data, name, posts, list(classes))
+
+
+def make_emotion6_curated(
+    data: Path, shared_data: Path, name: str = "emotion6", per_class: int = 5
+) -> Path:
+    """Flickr-like curated dataset of real Emotion6 JPEGs, labelled by their class folder."""
+    truth = pd.read_csv(shared_data / "emotion6" / "ground_truth.txt", sep="\t")
+    truth.columns = [c.strip("[]") for c in truth.columns]
+    posts = []
+    for label in EMOTION6_CLASSES:
+        for n in range(1, per_class + 1):
+            source_file = shared_data / "emotion6" / "images" / label / f"{n}.jpg"
+            native = f"{EMOTION6_CLASSES.index(label) + 1}{n:04d}"
+            target = data / "raw" / "flickr" / "images" / native / "0.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source_file, target)
+            with Image.open(target) as image:
+                image.load()
+                record = {
+                    "path": f"raw/flickr/images/{native}/0.jpg",
+                    "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
+                    "phash": str(imagehash.phash(image)),
+                    "width": image.width,
+                    "height": image.height,
+                    "source_url": f"https://live.staticflickr.com/65535/{native}_abc.jpg",
+                }
+            row = truth[truth["image_filename"] == f"{label}/{n}.jpg"].iloc[0]
+            votes = round(15 * float(row[f"prob. {label}"]))
+            title = f"Photo {n} of {label}"
+            body = f"<p>A picture that people felt was {label}, taken on a long walk</p>"
+            posts.append(
+                empty_post(
+                    post_id=f"flickr:{native}",
+                    source="flickr",
+                    label=label,
+                    title=title,
+                    body=body,
+                    text=post_text(title, body),
+                    rank=float(votes),
+                    votes_agree=votes,
+                    votes_total=15,
+                    created_utc=1.3e9 + n,
+                    permalink=f"https://www.flickr.com/photos/someowner{n}/{native}/",
+                    url=f"https://www.flickr.com/photos/someowner{n}/{native}/",
+                    community=f"photos/someowner{n}",
+                    author_hash=hashlib.sha256(f"owner{n}".encode()).hexdigest()[:16],
+                    images=[record],
+                )
+            )
+    return write_curated(data, name, posts, EMOTION6_CLASSES)
