@@ -735,7 +735,7 @@ def croissant_metadata(
     license_id: str,
     checksums: dict[str, str],
 ) -> dict[str, Any]:
-    """croissant.json (Croissant 1.0), built with the mlcroissant library: one record set a split."""
+    """croissant.json (Croissant 1.0), built with mlcroissant: one record set per split."""
     import mlcroissant as mlc
 
     distribution = []
