@@ -32,7 +32,7 @@ from typing import Any
 
 from emofuse.errors import UserError
 from emofuse.paths import store_path
-from emofuse.schema import REDDIT_DEFAULT_SUBREDDITS
+from emofuse.schema import REDDIT_DEFAULT_SUBREDDITS, SPLITS
 
 # Columns the paper's release must have (the others are optional and ignored).
 EMOCLASSIFIER_COLUMNS = ("id", "url", "ups", "created_utc", "title", "permalink", "subreddit")
@@ -152,18 +152,53 @@ def _release_tables(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".tsv"))
 
 
-def _read_table(path: Path):
+def _table_columns(path: Path) -> list[str]:
+    """Column names without reading the rows (Parquet shards hold the image bytes)."""
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        with open(path, encoding="utf-8-sig") as handle:
+            header = handle.readline().rstrip("\r\n")
+        return [name.strip() for name in header.split("\t" if path.suffix == ".tsv" else ",")]
+    except Exception as error:  # pyarrow raises many types for a damaged file
+        raise UserError(
+            f"cannot read {path}: {type(error).__name__}: {error}",
+            "check that the release is complete (compare SHA256SUMS) and not truncated",
+        ) from error
+
+
+def _read_table(path: Path, columns: list[str] | None = None):
     import pandas as pd
 
     try:
         if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",", dtype=str)
+            return pd.read_parquet(path, columns=columns)
+        table = pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",", dtype=str)
+        return table if columns is None else table[columns]
     except Exception as error:  # pandas/pyarrow raise many types for a damaged file
         raise UserError(
             f"cannot read {path}: {type(error).__name__}: {error}",
             "check that the release is complete (compare SHA256SUMS) and not truncated",
         ) from error
+
+
+def _release_classes(tables: list[Path]) -> list[str] | None:
+    """Class names from ``release.json`` beside ``data/`` (Parquet labels are class indices)."""
+    import json
+
+    for table in tables:
+        for folder in table.parents:
+            manifest = folder / "release.json"
+            if manifest.is_file():
+                try:
+                    return list(json.loads(manifest.read_text()).get("classes") or []) or None
+                except (OSError, ValueError) as error:
+                    raise UserError(
+                        f"cannot read {manifest}: {error}", "check that the release is complete"
+                    ) from error
+    return None
 
 
 def _read_emoclassifier(files: list[Path], subreddits: dict[str, str] | None) -> list[ReleasePost]:
@@ -225,17 +260,29 @@ def _read_emoclassifier(files: list[Path], subreddits: dict[str, str] | None) ->
 
 
 def _read_emofuse_release(tables: list[Path]) -> list[ReleasePost]:
+    """Posts of a release written by ``emofuse release`` (Parquet, ImageFolder or ids-only).
+
+    Only tables with ``post_id`` and ``label`` columns are read, and only the columns the store
+    takes (never the image bytes). Parquet labels are class indices: ``release.json`` names
+    them. The split comes from a ``split`` column or the shard name (``data/<split>-...``).
+    """
+    readable = [(path, _table_columns(path)) for path in tables]
+    usable = [(p, cols) for p, cols in readable if all(c in cols for c in RELEASE_COLUMNS)]
+    if not usable:
+        path, columns = readable[0]
+        missing = [name for name in RELEASE_COLUMNS if name not in columns]
+        raise UserError(
+            f"{path} lacks the column(s) {', '.join(missing)}",
+            "a release written by `emofuse release` has post_id and label columns",
+        )
+    classes = _release_classes([p for p, _ in usable])
     posts: list[ReleasePost] = []
     seen: set[str] = set()
-    for path in tables:
-        table = _read_table(path)
-        missing = [name for name in RELEASE_COLUMNS if name not in table.columns]
-        if missing:
-            raise UserError(
-                f"{path} lacks the column(s) {', '.join(missing)}",
-                "a release written by `emofuse release` has post_id and label columns",
-            )
-        present = [name for name in RELEASE_OPTIONAL if name in table.columns]
+    for path, columns in usable:
+        present = [name for name in RELEASE_OPTIONAL if name in columns]
+        wanted = [*RELEASE_COLUMNS, *present, *(["split"] if "split" in columns else [])]
+        table = _read_table(path, wanted)
+        shard_split = path.name.split("-", 1)[0] if path.suffix == ".parquet" else None
         for row in table.to_dict("records"):
             post_id = str(row["post_id"]).strip()
             source = post_id.split(":", 1)[0]
@@ -247,21 +294,35 @@ def _read_emofuse_release(tables: list[Path]) -> list[ReleasePost]:
             if post_id in seen:
                 continue
             seen.add(post_id)
+            label = _label_name(row["label"], classes, path)
             fields = {name: _clean(row.get(name)) for name in present}
             for name in ("rank", "created_utc", "votes_agree", "votes_total"):
                 if name in fields:
                     fields[name] = _number(fields[name])
             extra: dict[str, Any] = {"release": "emofuse"}
-            if "split" in table.columns and _clean(row.get("split")):
-                extra["published_split"] = _clean(row.get("split"))
+            split = _clean(row.get("split")) or (shard_split if shard_split in SPLITS else None)
+            if split:
+                extra["published_split"] = split
             if fields.get("title"):
                 extra["published_title"] = fields["title"]
             if fields.get("rank") is not None:
                 extra["published_score"] = fields["rank"]
-            posts.append(
-                ReleasePost(post_id, source, str(row["label"]).strip(), fields, None, extra)
-            )
+            posts.append(ReleasePost(post_id, source, label, fields, None, extra))
     return posts
+
+
+def _label_name(value: Any, classes: list[str] | None, path: Path) -> str:
+    """A label as written (a class name) or as a class index into ``release.json``."""
+    text = str(value).strip()
+    if classes and text.isdigit():
+        index = int(text)
+        if index >= len(classes):
+            raise UserError(
+                f"{path.name}: label index {index} but release.json names {len(classes)} classes",
+                "check that the release is complete",
+            )
+        return classes[index]
+    return text
 
 
 def _clean(value: Any) -> Any:
