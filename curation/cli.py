@@ -96,7 +96,7 @@ def curate(
     """Filter, de-duplicate and split crawl stores into <data>/curated/<name>/."""
     from emofuse.curation.curate import CurateOptions
     from emofuse.curation.curate import curate as run_curate
-    from emofuse.log import console, progress, setup_logging
+    from emofuse.log import console, setup_logging
     from emofuse.paths import data_dir
 
     setup_logging(verbose)
@@ -119,8 +119,7 @@ def curate(
         workers=workers,
     )
     root = data_dir(data)
-    with progress() as bar:
-        results = run_curate(root, store or None, name, options, progress=bar)
+    results = run_curate(root, store or None, name, options, show_progress=True)
     for result in results:
         console.print(report_table(result.report))
         console.print(stats_table(result.stats))
@@ -165,6 +164,10 @@ def report_table(report: dict):
     return table
 
 
+# narrow headers so that the table fits an 80-column terminal
+SHORT_HEADERS = {"validation": "val", "images_per_post": "img/post", "words_per_text": "words/text"}
+
+
 def stats_table(rows: list[dict]):
     from rich.table import Table
 
@@ -172,7 +175,8 @@ def stats_table(rows: list[dict]):
 
     table = Table(title=f"{rows[0]['dataset']}: statistics (paper Table 2)")
     for column in STATS_COLUMNS[1:]:
-        table.add_column(column, justify="left" if column == "emotion" else "right")
+        header = SHORT_HEADERS.get(column, column)
+        table.add_column(header, justify="left" if column == "emotion" else "right")
     for row in rows:
         table.add_row(*[str(row[c]) for c in STATS_COLUMNS[1:]])
     return table

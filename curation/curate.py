@@ -220,6 +220,8 @@ def curate_posts(
         frames.append(store.posts.assign(_store=store.name))
         images.update(_images_by_post(store, data))
     posts = pd.concat(frames, ignore_index=True)
+    for column in ("title", "body"):  # SQL NULL may arrive as NaN: text functions want None
+        posts[column] = posts[column].astype(object).where(posts[column].notna(), None)
     input_counts = Counter(posts["label"])
 
     # the same post in two stores (two crawls of one source): the first store keeps it
@@ -255,7 +257,7 @@ def curate_posts(
     if len(need_language):
         detector = EnglishDetector(options.language_detector, workers=options.workers)
         texts = [clean_text(t) for t in posts.loc[need_language, "text"]]
-        task = progress.add_task("language", total=None) if progress else None
+        task = progress.add_task(f"English? ({len(texts)} texts)", total=None) if progress else None
         english.loc[need_language] = detector.detect_many(texts)
         if progress:
             progress.update(task, total=len(texts), completed=len(texts))
@@ -270,8 +272,11 @@ def curate_posts(
 
     posts, image_counts = _deduplicate(posts, options, report)
     if posts.empty:
+        removed = {rule: sum(counts.values()) for rule, counts in report.removed.items()}
         raise UserError(
-            "no post is left after the filters (see the counts above)",
+            "no post is left after the filters (removed: "
+            + ", ".join(f"{rule} {count}" for rule, count in removed.items() if count)
+            + ")",
             "loosen a rule (e.g. --no-language, --min-words 0, --keep-text-only)",
         )
     posts = assign_splits(posts, options.test_frac, options.val_frac)
@@ -279,14 +284,15 @@ def curate_posts(
 
     classes = ordered_classes(posts["label"])
     kept = Counter(posts["label"])
-    rule_names = [r for r in report.removed if r.startswith(("repeated", "status:"))] + [
-        r for r in RULE_ORDER if r in report.removed
-    ]
+    # every rule is listed, zeros included, so that the report accounts for each of them
+    rule_names = sorted(r for r in report.removed if r.startswith("status:"))
+    rule_names += ["repeated_post", *RULE_ORDER]
     summary = {
         "classes": classes,
         "input": _by_class(input_counts, ordered_classes(input_counts)),
         "removed": {
-            r: _by_class(report.removed[r], ordered_classes(input_counts)) for r in rule_names
+            r: _by_class(report.removed.get(r, Counter()), ordered_classes(input_counts))
+            for r in rule_names
         },
         "kept": _by_class(kept, classes),
         "images": image_counts,
@@ -335,8 +341,11 @@ def _deduplicate(posts, options: CurateOptions, report: _Report):
 
 
 def ordered_classes(labels) -> list[str]:
+    """Reddit's classes in the paper's Table 2 order (joy, fear, anger, disgust), others sorted."""
     present = set(labels)
-    return [c for c in KNOWN_CLASSES if c in present] + sorted(present - set(KNOWN_CLASSES))
+    if present <= set(REDDIT_CLASSES):
+        return [c for c in REDDIT_CLASSES if c in present]
+    return sorted(present)
 
 
 def _by_class(counter: Counter, classes: list[str]) -> dict[str, int]:
@@ -436,19 +445,24 @@ def curate(
     stores: list[Path] | None = None,
     name: str | None = None,
     options: CurateOptions | None = None,
-    progress=None,
+    show_progress: bool = False,
 ) -> list[CurateResult]:
     """Curate every planned dataset. All inputs are read and checked before any write."""
+    from contextlib import nullcontext
+
+    from emofuse.log import progress
+
     options = options or CurateOptions()
     planned = plan(data, stores, name)
     loaded = {dataset: load_inputs(paths) for dataset, paths in planned.items()}
     for inputs in loaded.values():
         check_options(options, inputs)
     computed = []
-    for dataset, inputs in loaded.items():
-        posts, summary = curate_posts(inputs, data, options, progress)
-        stats = dataset_stats(dataset, posts, summary["classes"])
-        computed.append((dataset, inputs, posts, summary, stats))
+    with progress() if show_progress else nullcontext() as bar:
+        for dataset, inputs in loaded.items():
+            posts, summary = curate_posts(inputs, data, options, bar)
+            stats = dataset_stats(dataset, posts, summary["classes"])
+            computed.append((dataset, inputs, posts, summary, stats))
     results = []
     for dataset, inputs, posts, summary, stats in computed:
         folder = curated_dir(data, dataset)
