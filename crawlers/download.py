@@ -163,6 +163,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
+def remove_stale_temp_files(folder: Path) -> int:
+    """Delete temp files a killed run left behind (never a finished image). Returns the count.
+
+    Call it only when no other process downloads into ``folder``."""
+    removed = 0
+    if folder.is_dir():
+        for temp in folder.rglob(".*.tmp"):
+            temp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def image_path(data_dir: Path, source: str, post_id: str, idx: int) -> Path:
     """``raw/<source>/images/<native id>/<idx>.jpg``: from ids only, never from URLs."""
     native = post_id.split(":", 1)[-1]

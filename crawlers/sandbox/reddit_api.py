@@ -85,11 +85,10 @@ def register_reddit_routes(server: SandboxServer, world: World) -> None:
         refusal = _refusal(world, sub)
         if refusal:
             return refusal
-        words = [w.lower() for w in (request.arg("q") or "").split() if w != "*"]
         sort = request.arg("sort", "relevance")
         ids = _sorted_ids(world, sub, "new" if sort == "new" else "top", request.arg("t", "all"))
-        if words:
-            ids = [i for i in ids if any(w in world.posts[i]["title"].lower() for w in words)]
+        for term in (request.arg("q") or "").lower().split():
+            ids = [i for i in ids if _search_match(world.posts[i], term)]
         return Response.json(_page(world, ids, request))
 
     def about(request: Request, match: re.Match) -> Response:
@@ -165,6 +164,18 @@ def _basic_auth(header: str | None) -> tuple[str | None, str | None]:
         return None, None
     client_id, _, client_secret = decoded.partition(":")
     return client_id, client_secret
+
+
+def _search_match(post: dict[str, Any], term: str) -> bool:
+    """Reddit search terms: ``site:domain``, ``url:text``, ``*``, or a word of the title."""
+    if term == "*":
+        return True
+    if term.startswith("site:"):
+        domain = post.get("domain") or ""
+        return domain == term[5:] or domain.endswith("." + term[5:])
+    if term.startswith("url:"):
+        return term[4:] in (post.get("url") or "").lower()
+    return term in post["title"].lower()
 
 
 def _refusal(world: World, sub: str) -> Response | None:
