@@ -123,8 +123,9 @@ def flickr_data(data_dir: Path) -> Path:
                     images=[jpeg_bytes(picture(next(seed)))])  # fmt: skip
     flickr.post("short", "awe", "Sunset", votes=(5, 5), images=[jpeg_bytes(picture(next(seed)))])
     # 4 words of text once the URL and the HTML are gone: too short
-    flickr.post("urls", "awe", "My new camera", body='<a href="https://x.example">http://x.example/a/b/c</a> wow',
-                votes=(5, 5), images=[jpeg_bytes(picture(next(seed)))])  # fmt: skip
+    html = '<a href="https://x.example">http://x.example/a/b/c</a> wow'
+    flickr.post("urls", "awe", "My new camera", body=html, votes=(5, 5),
+                images=[jpeg_bytes(picture(next(seed)))])  # fmt: skip
     flickr.post("german", "fear", "Diese alte Puppe im Keller macht mir wirklich große Angst",
                 votes=(5, 5), images=[jpeg_bytes(picture(next(seed)))])  # fmt: skip
     flickr.post("tie", "fear", LONG_EN, votes=(2, 4), images=[jpeg_bytes(picture(next(seed)))])
@@ -297,8 +298,13 @@ def test_store_option_and_name_merge_stores(data_dir: Path, tmp_path: Path):
     flickr = StoreBuilder(data_dir, "flickr")
     flickr.post("f1", "awe", LONG_EN, votes=(3, 5), images=[jpeg_bytes(picture(8))])
     flickr.store.close()
-    assert run("--store", str(elsewhere / "raw" / "reddit"), "--store", str(data_dir / "raw" / "flickr"),
-               "--name", "both", "--keep-text-only") == 0  # fmt: skip
+    stores = [
+        "--store",
+        str(elsewhere / "raw" / "reddit"),
+        "--store",
+        str(data_dir / "raw" / "flickr"),
+    ]
+    assert run(*stores, "--name", "both", "--keep-text-only") == 0
     posts = read_posts(data_dir, "both").set_index("post_id")
     assert sorted(posts.index) == ["flickr:f1", "reddit:x1"]
     path = posts.loc["reddit:x1", "images"][0]["path"]
@@ -344,8 +350,12 @@ def test_bad_inputs_exit_2_and_write_nothing(data_dir: Path, capsys):
         conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     assert run("--classes", "joy,boredom") == 2  # a store from a newer emofuse
     assert "newer emofuse" in capsys.readouterr().err
-    for args in (["--store", str(data_dir / "nowhere")], ["--test-frac", "0.6", "--val-frac", "0.5"],
-                 ["--rule", "reddit.colour=on"], ["--language-detector", "magic"]):  # fmt: skip
+    for args in (
+        ["--store", str(data_dir / "nowhere")],
+        ["--test-frac", "0.6", "--val-frac", "0.5"],
+        ["--rule", "reddit.colour=on"],
+        ["--language-detector", "magic"],
+    ):
         assert run(*args) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error:")
