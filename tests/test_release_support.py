@@ -106,15 +106,17 @@ def make_drawn_curated(
     name: str = "tiny",
     classes: tuple[str, ...] = ("joy", "fear", "anger", "disgust"),
     per_class: int = 10,
+    text_only_rank: int = -1,
 ) -> Path:
-    """Reddit-like curated dataset of drawn JPEGs: some galleries, one text-only post."""
+    """Reddit-like curated dataset of drawn JPEGs: some galleries, one text-only post (of the
+    first class, at position text_only_rank in rank order: -1 is the lowest, in train)."""
     posts = []
     rng = random.Random(7)
     for c, label in enumerate(classes):
         for i in range(per_class):
             native = f"{label[:2]}{c}{i:03d}"
             n_images = 3 if i % 4 == 1 else 1
-            if label == classes[0] and i == per_class - 1:
+            if label == classes[0] and i == text_only_rank % per_class:
                 n_images = 0  # a text-only post (its image host is gone)
             images = [
                 store_image(data, "reddit", native, k, drawn_jpeg(c * 1000 + i * 10 + k))
@@ -189,3 +191,101 @@ def make_emotion6_curated(
                 )
             )
     return write_curated(data, name, posts, EMOTION6_CLASSES)
+
+
+# -- benchmark run folders (docs/contracts.md), for the report --------------------------------
+MODELS = ["image", "text", "late_fusion", "early_fusion", "joint_fusion", "common_space"]
+# how often each model is right, per condition; None: cannot score in that condition
+SKILL = {
+    "image": {"both": 0.6, "image_only": 0.6, "text_only": None},
+    "text": {"both": 0.65, "image_only": None, "text_only": 0.65},
+    "late_fusion": {"both": 0.75, "image_only": None, "text_only": None},
+    "early_fusion": {"both": 0.75, "image_only": None, "text_only": None},
+    "joint_fusion": {"both": 0.8, "image_only": 0.4, "text_only": 0.6},
+    "common_space": {"both": 0.85, "image_only": 0.6, "text_only": 0.62},
+}
+
+
+def make_run(data: Path, curated: dict[str, Path], run_id: str = "run-test", seeds: int = 3):
+    """A run folder as `emofuse benchmark run` writes it: predictions from simulated models of
+    known skill, metrics computed from them with emofuse.benchmark.stats."""
+    from emofuse.benchmark import stats
+    from emofuse.benchmark.paper import paper_dataset_for, paper_table4, paper_table5
+
+    run_dir = data / "runs" / run_id
+    run_dir.mkdir(parents=True)
+    rows, datasets = [], {}
+    for name, folder in curated.items():
+        posts = pd.read_parquet(folder / "posts.parquet")
+        classes = json.loads((folder / "dataset.json").read_text())["classes"]
+        test = posts[posts["split"] == "test"].sort_values("post_id")
+        y = np.array([classes.index(label) for label in test["label"]])
+        has_image = test["images"].map(len).to_numpy() > 0
+        results, predictions = {}, {c: {} for c in ("both", "image_only", "text_only")}
+        for m, model in enumerate(MODELS):
+            results[model] = {}
+            for condition, skill in SKILL[model].items():
+                per_seed = []
+                for seed in range(seeds):
+                    # a single-modality model predicts the same with or without the other
+                    # input: same draw in every condition
+                    salt = 0 if model in ("image", "text") else len(condition)
+                    rng = np.random.default_rng(1000 * m + 10 * seed + salt)
+                    right = rng.random(len(y)) < (skill or 0)
+                    wrong = (y + rng.integers(1, len(classes), len(y))) % len(classes)
+                    pred = np.where(right, y, wrong)
+                    if skill is None:
+                        pred[:] = stats.UNSCORED
+                    needs_image = model in ("image", "late_fusion", "early_fusion")
+                    if needs_image or condition == "image_only":
+                        pred[~has_image] = stats.UNSCORED
+                    per_seed.append(pred)
+                    for post_id, label, p in zip(test["post_id"], test["label"], pred, strict=True):
+                        rows.append(
+                            {
+                                "dataset": name,
+                                "model": model,
+                                "seed": seed,
+                                "condition": condition,
+                                "post_id": post_id,
+                                "label": label,
+                                "pred": None if p == stats.UNSCORED else classes[p],
+                                "probs": None
+                                if p == stats.UNSCORED
+                                else [float(k == p) for k in range(len(classes))],
+                            }
+                        )
+                preds = np.stack(per_seed)
+                predictions[condition][model] = preds
+                summary = stats.summarize(y, preds, len(classes), n_boot=200)
+                if summary["per_class_f1"] is not None:
+                    summary["per_class_f1"] = dict(
+                        zip(classes, summary["per_class_f1"], strict=True)
+                    )
+                results[model][condition] = summary
+        tests = []
+        for condition, by_model in predictions.items():
+            scoring = {m: p for m, p in by_model.items() if (p != stats.UNSCORED).any()}
+            tests += [r.as_dict() for r in stats.mcnemar_all_pairs(y, scoring, condition)]
+        paper_name = paper_dataset_for(name)
+        datasets[name] = {
+            "classes": classes,
+            "n_test": len(y),
+            "paper_dataset": paper_name,
+            "results": results,
+            "mcnemar": tests,
+            "paper": paper_table4(paper_name),
+            "paper_table5": paper_table5(paper_name),
+        }
+    (run_dir / "metrics.json").write_text(json.dumps({"run_id": run_id, "datasets": datasets}))
+    pd.DataFrame(rows).to_parquet(run_dir / "predictions.parquet", index=False)
+    config = {
+        "run_id": run_id,
+        "seeds": seeds,
+        "models": MODELS,
+        "extractor": "test-simulated",
+        "datasets": {name: {"curated": str(folder)} for name, folder in curated.items()},
+        "command_line": "emofuse benchmark run (simulated for the tests)",
+    }
+    (run_dir / "config.json").write_text(json.dumps(config))
+    return run_dir
