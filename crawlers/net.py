@@ -247,8 +247,11 @@ class ApiPacer:
     def wait(self) -> None:
         with self._lock:
             now = time.monotonic()
-            delay = self._next_at - now
-            self._next_at = max(self._next_at, now + self.min_interval_s)
+            start = max(now, self._next_at)  # when this call may go
+            delay = start - now
+            # the next call waits min_interval after *this* call, not after now: calls that
+            # queue up behind a wait would otherwise go out back to back
+            self._next_at = start + self.min_interval_s
         if delay > 0:
             self.waited_s += delay
             time.sleep(delay)
