@@ -1,10 +1,152 @@
-"""`emofuse crawl flickr` (scaffold: replaced by the real command)."""
+"""``emofuse crawl flickr --labels FILE``: Flickr photos with emotion labels -> raw/flickr/."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from emofuse.crawlers.cli import crawl_app
-from emofuse.errors import UserError
+from emofuse.options import DataOption
 
 
 @crawl_app.command("flickr")
-def flickr() -> None:
-    """Not built yet."""
-    raise UserError("emofuse crawl flickr is not built yet")
+def flickr_command(
+    labels: Annotated[
+        Path,
+        typer.Option(
+            "--labels",
+            help="CSV/TSV of photo ids or Flickr URLs with label, agreeing and total votes, "
+            "or an Emotion6 ground_truth.txt.",
+            show_default=False,
+        ),
+    ],
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Column of photo ids or URLs.")
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option("--label-column", help="Column of emotion labels.")
+    ] = None,
+    agree_column: Annotated[
+        str | None, typer.Option("--agree-column", help="Column of agreeing votes.")
+    ] = None,
+    total_column: Annotated[
+        str | None, typer.Option("--total-column", help="Column of total votes.")
+    ] = None,
+    classes: Annotated[
+        str | None,
+        typer.Option(
+            "--classes",
+            help="Comma-separated class names (default: the paper's 8 Flickr classes; "
+            "Emotion6's 7 for its ground_truth.txt).",
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Image download threads.")] = 16,
+    calls_per_hour: Annotated[
+        float,
+        typer.Option("--calls-per-hour", help="Client-side API rate limit (Flickr: 3,600/h)."),
+    ] = 3500.0,
+    min_long_side: Annotated[
+        int,
+        typer.Option("--min-long-side", help="Smallest long side (px) of the stored image."),
+    ] = 500,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Try photos that failed before again.")
+    ] = False,
+    flickr_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--flickr-config",
+            help="TOML file with [flickr] api_key and api_secret (default: the environment "
+            "FLICKR_API_KEY/FLICKR_API_SECRET, else ~/.config/emofuse/flickr.toml).",
+            show_default=False,
+        ),
+    ] = None,
+    sandbox: Annotated[
+        str | None,
+        typer.Option(
+            "--sandbox",
+            help="Base URL of an `emofuse sandbox serve` server to crawl instead of Flickr.",
+            show_default=False,
+        ),
+    ] = None,
+    data: DataOption = None,
+) -> None:
+    """Fetch title, description and image of each labelled Flickr photo (flickrapi)."""
+    from emofuse.crawlers import net
+    from emofuse.crawlers.flickr import (
+        FlickrCrawlOptions,
+        crawl_flickr,
+        load_credentials,
+        sandbox_endpoints,
+    )
+    from emofuse.crawlers.labels import LabelColumns, read_labels
+    from emofuse.errors import UserError
+    from emofuse.log import console, progress
+    from emofuse.paths import data_dir
+
+    # every check before the first request and the first write
+    if workers < 1:
+        raise UserError(f"--workers must be at least 1, not {workers}", "e.g. --workers 16")
+    if min_long_side < 1:
+        raise UserError(f"--min-long-side must be positive, not {min_long_side}", "e.g. 500")
+    class_list = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    columns = LabelColumns(id_column, label_column, agree_column, total_column)
+    label_file = read_labels(labels, columns, class_list)
+    credentials = load_credentials(flickr_config)
+    rest_url, host_map = sandbox_endpoints(sandbox) if sandbox else (None, {})
+    options = FlickrCrawlOptions(
+        workers=workers,
+        calls_per_hour=calls_per_hour,
+        min_long_side=min_long_side,
+        retry_failed=retry_failed,
+        host_map=host_map,
+        policy=net.RetryPolicy(),
+    )
+    console.print(
+        f"{len(label_file.rows)} photos in {label_file.path.name} ({label_file.format}); "
+        f"API paced at {calls_per_hour:g} calls/hour",
+        highlight=False,
+    )
+    with progress() as bars:
+        summary = crawl_flickr(
+            label_file,
+            data_dir(data),
+            credentials,
+            rest_url=rest_url,
+            options=options,
+            progress=bars,
+        )
+    print_summary(summary)
+
+
+def print_summary(summary) -> None:
+    """The closing table: requested, fetched, gone and failed by reason."""
+    from rich.table import Table
+
+    from emofuse.log import console
+
+    table = Table(title="flickr crawl")
+    table.add_column("photos")
+    table.add_column("count", justify="right")
+    table.add_row("requested", str(summary.requested))
+    table.add_row("already stored before this run", str(summary.already))
+    table.add_row("fetched (image stored)", str(summary.fetched))
+    for label, count in sorted(summary.by_label.items()):
+        table.add_row(f"  {label}", str(count))
+    if summary.small:
+        table.add_row("  of which smaller than the minimum size", str(summary.small))
+    for reason, count in sorted(summary.gone.items()):
+        table.add_row(f"gone: {reason}", str(count))
+    for reason, count in sorted(summary.failed.items()):
+        table.add_row(f"failed: {reason}", str(count))
+    if summary.pending:
+        table.add_row("still pending (rerun to finish)", str(summary.pending))
+    table.add_row("API calls", str(summary.api_calls))
+    table.add_row("images downloaded in this run", str(summary.images_stored))
+    console.print(table)
+    console.print(f"store: {summary.store}", highlight=False)
+    typer.echo(
+        f"requested={summary.requested} fetched={summary.fetched} "
+        f"gone={sum(summary.gone.values())} failed={sum(summary.failed.values())} "
+        f"pending={summary.pending}"
+    )

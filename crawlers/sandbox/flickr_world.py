@@ -270,7 +270,7 @@ def expected_outcome(record: dict[str, Any]) -> dict[str, Any]:
     if case in ("deleted", "private"):
         return {"status": "gone", "reason": "flickr_error_1", "long_side": None}
     if case == "image_missing":
-        return {"status": "gone", "reason": "image", "long_side": None}
+        return {"status": "gone", "reason": "http_404", "long_side": None}
     if case == "small":
         return {"status": "ok", "reason": None, "long_side": max(record["size"])}
     if case == "large_only":
