@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -423,7 +424,8 @@ def _post_skeleton(
     id36: str, sub: Subreddit, title: str, score: int, created: float
 ) -> dict[str, Any]:
     """The common fields of a t3 ``data`` dict, named and typed as in the recorded listings."""
-    slug = "_".join(title.lower().split()[:6])
+    # Reddit keeps only letters, digits and underscores in the slug: "[OC] Thoughts?" -> oc_thoughts
+    slug = "_".join(re.sub(r"[^a-z0-9 ]+", "", title.lower()).split()[:6]) or "_"
     author = f"user_{int(id36, 36) % 9973}"
     return {
         "approved_at_utc": None,
