@@ -58,6 +58,9 @@ def serve(
         int,
         typer.Option("--rate-limit", help="Enforce N API requests per 10 s window (0: off)."),
     ] = 0,
+    flickr_photos: Annotated[
+        int, typer.Option("--flickr-photos", help="Flickr photos in the generated world.")
+    ] = 40,
     duration: Annotated[
         float, typer.Option("--duration", help="Stop after this many seconds (0: until Ctrl-C).")
     ] = 0.0,
@@ -77,6 +80,9 @@ def serve(
     states = {name: "banned" for name in banned or []}
     states.update({name: "private" for name in private or []})
     world = World.generate(seed=seed, posts_per_subreddit=posts, states=states)
+    from emofuse.crawlers.sandbox.flickr_world import add_flickr_photos
+
+    add_flickr_photos(world, count=max(0, flickr_photos))
     try:
         server = SandboxServer(world, port=port)
     except OSError as error:
@@ -93,6 +99,9 @@ def serve(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "host-map.json").write_text(json.dumps(server.host_map(), indent=2))
     (folder / "praw.ini").write_text(praw_ini_text(server, client_id, client_secret))
+    from emofuse.crawlers.sandbox.flickr_world import flickr_settings_text, write_label_file
+
+    flickr_labels = write_label_file(world, folder / "flickr-labels.csv")
     with server:
         typer.echo(f"sandbox serving on {server.url}  ({len(world.posts)} posts, seed {seed})")
         typer.echo("# point `emofuse crawl reddit` at it (these are sandbox-only credentials):")
@@ -101,6 +110,7 @@ def serve(
             f"# or: cp {folder / 'praw.ini'} ./praw.ini and pass --site sandbox "
             f"--host-map {folder / 'host-map.json'}"
         )
+        typer.echo(flickr_settings_text(server.url, flickr_labels))
         try:
             started = time.monotonic()
             while not duration or time.monotonic() - started < duration:

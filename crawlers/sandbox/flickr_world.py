@@ -293,3 +293,15 @@ def write_label_file(world: Any, path: str | Path, photo_ids: list[str] | None =
 
 def case_counts(world: Any) -> Counter:
     return Counter(record["case"] for record in world.flickr_photos.values())
+
+
+def flickr_settings_text(sandbox_url: str, labels: Path) -> str:
+    """The exports and command that point `emofuse crawl flickr` at a running sandbox."""
+    return "\n".join(
+        [
+            "# point `emofuse crawl flickr` at it (sandbox-only key and secret):",
+            f"export FLICKR_API_KEY={SANDBOX_FLICKR_KEY}",
+            f"export FLICKR_API_SECRET={SANDBOX_FLICKR_SECRET}",
+            f"emofuse crawl flickr --labels {labels} --sandbox {sandbox_url}",
+        ]
+    )

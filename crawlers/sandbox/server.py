@@ -295,10 +295,11 @@ class SandboxServer:
         self._dead.bind((host, 0))
         self.dead_hosts: set[str] = set()
         if register is None and world is not None:
+            from emofuse.crawlers.sandbox.flickr_api import register_flickr_routes
             from emofuse.crawlers.sandbox.hosts import register_host_routes
             from emofuse.crawlers.sandbox.reddit_api import register_reddit_routes
 
-            register = [register_reddit_routes, register_host_routes]
+            register = [register_reddit_routes, register_host_routes, register_flickr_routes]
         for register_routes in register or []:
             register_routes(self, world)
 
