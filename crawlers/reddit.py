@@ -81,8 +81,15 @@ def preview_url(data: dict[str, Any]) -> str | None:
 
 def classify(data: dict[str, Any]) -> Classified:
     """Classify a post from its Reddit fields (``t3`` data, as PRAW or the JSON has them)."""
-    if data.get("removed_by_category") or data.get("selftext") == "[removed]":
-        return Classified("link", status="gone", reason="removed")
+    found = _classify(data)
+    removed = data.get("removed_by_category") or data.get("selftext") in ("[removed]", "[deleted]")
+    if removed and found.status == "pending":
+        # removed by moderators or its author: do not collect it, even if the image remains
+        return Classified(found.kind, status="gone", reason="removed")
+    return found
+
+
+def _classify(data: dict[str, Any]) -> Classified:
     parents = data.get("crosspost_parent_list") or []
     if data.get("crosspost_parent") and parents:
         parent = classify(parents[0])
