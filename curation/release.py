@@ -89,6 +89,7 @@ class ReleaseSummary:
     fmt: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> class -> posts
     images: int = 0
+    posts_with_image: int = 0
     excluded: int = 0
     exclusions_not_found: int = 0
     left_out_without_image: int = 0
@@ -157,7 +158,8 @@ def load_curated(folder: Path, data: Path | None = None) -> CuratedDataset:
             f"{posts_path} has labels {unknown} missing from dataset.json classes",
             "rebuild it with `emofuse curate`",
         )
-    sources = [str(s) for s in info.get("sources") or sorted(posts["source"].astype(str).unique())]
+    # from the posts: dataset.json's "sources" describes the stores they came from
+    sources = sorted(posts["source"].astype(str).unique())
     return CuratedDataset(
         folder=folder,
         data=_find_data_dir(folder, posts, info, data),
@@ -560,35 +562,53 @@ def _markdown_table(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _is_counts(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())
+    )
+
+
 def _filter_report_md(report: dict[str, Any]) -> str:
-    """The curation report as Markdown, whatever its nesting (rule -> count or class -> count)."""
+    """The curation report as Markdown: one row per rule (class -> count), in its order.
+
+    Reads the nesting of curate's filter_report.json (``input``, ``removed: {rule: {class:
+    n}}``, ``kept``) and any flatter variant; what is not a count table is shown as JSON.
+    """
     if not report:
         return "_No filter report was found beside the curated data._"
-    scalar_rows, nested = [], {}
+    rows: list[tuple[str, dict[str, Any]]] = []
+    others: dict[str, Any] = {}
     for key, value in report.items():
-        if (
-            isinstance(value, dict)
-            and value
-            and all(isinstance(v, int | float) for v in value.values())
-        ):
-            nested[key] = value
-        elif isinstance(value, int | float | str):
-            scalar_rows.append((key, value))
+        if _is_counts(value):
+            rows.append((key, value))
+        elif isinstance(value, dict) and value and all(_is_counts(v) for v in value.values()):
+            rows += [(f"{key}: {rule}", counts) for rule, counts in value.items()]
+        elif key not in ("dataset", "classes"):
+            others[key] = value
     parts = []
-    if nested:
-        columns = sorted({column for value in nested.values() for column in value})
+    # one table per set of columns: class counts together, other tallies (images) apart
+    tables: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
+    for step, counts in rows:
+        tables.setdefault(tuple(counts), []).append((step, counts))
+    for columns, table_rows in tables.items():
         parts.append(
             _markdown_table(
-                ["rule", *columns],
-                [[rule, *(values.get(c, 0) for c in columns)] for rule, values in nested.items()],
+                ["step", *columns],
+                [[step, *(counts.get(c, 0) for c in columns)] for step, counts in table_rows],
             )
         )
-    if scalar_rows:
-        parts.append(_markdown_table(["item", "value"], scalar_rows))
-    others = {k: v for k, v in report.items() if k not in nested and k not in dict(scalar_rows)}
     if others:
         parts.append("```json\n" + json.dumps(others, indent=2, default=str)[:4000] + "\n```")
     return "\n\n".join(parts)
+
+
+def _demote_headings(markdown: str) -> str:
+    """curate's stats.md under the card's own headings: '# X' becomes '### X'."""
+    return "\n".join(
+        "##" + line if line.startswith("#") else line for line in markdown.strip().splitlines()
+    )
 
 
 def dataset_card(
@@ -610,6 +630,7 @@ def dataset_card(
     )
     counts = _markdown_table(["class", *SPLITS, "total"], counts_rows)
     sources = ", ".join(dataset.sources)
+    n_with_image = int(summary.posts_with_image)
     terms = "\n".join(f"- **{s}**: {SOURCE_TERMS[s]}" for s in dataset.sources if s in SOURCE_TERMS)
     options = dataset.info.get("options") or {}
     if summary.fmt == "ids-only":
@@ -651,8 +672,8 @@ def dataset_card(
 # {summary.name}
 
 A multimodal (image + text) emotion dataset built with
-[emofuse](https://github.com/) {__version__}, following Duong, Lebret and Aberer (2017),
-"Multimodal Classification for Analysing Social Media". Sources: {sources}.
+[emofuse](https://github.com/emofuse/emofuse) {__version__}, following Duong, Lebret and
+Aberer (2017), "Multimodal Classification for Analysing Social Media". Sources: {sources}.
 Classes: {", ".join(dataset.classes)}.
 
 {what}
@@ -686,21 +707,32 @@ contain offensive material: r/gore and r/rage are what their names say.
 
 ## Collection process
 
-Crawled with emofuse (`emofuse crawl reddit`, `emofuse crawl flickr`): Reddit top posts of
-emotion subreddits through the official API (PRAW), image posts only (direct images, imgur,
-galleries); Flickr photos of a labelled id list through the official API (flickrapi), with
-their title and description. Images were converted to RGB JPEG and named from post ids.
+Crawled with emofuse through the sources' official APIs: `emofuse crawl reddit` (PRAW; top
+posts of emotion subreddits, image posts: direct images, imgur, galleries), `emofuse crawl
+flickr` (flickrapi; the title and description of each photo of a labelled id list) or
+`emofuse crawl rehydrate` (the ids of an earlier release, fetched again). Images were
+converted to RGB JPEG and named from post ids. In this release {n_with_image} of
+{summary.posts} posts have at least one image; {summary.posts - n_with_image} are text only.
 
 ## Preprocessing, cleaning, labelling
 
-Curated with `emofuse curate --split` (options: `{json.dumps(options, default=str)}`): English
-only, more than 5 words, Flickr majority agreement, exact and near-duplicate images removed
-(the higher ranked post kept, no image in two splits). Split per class by rank: top 10% test,
-next 10% validation, rest train. What each rule removed:
+Curated with `emofuse curate --split`. Its rules (paper sections 5.2 and 5.4) are: English
+text, more than 5 words, Flickr majority agreement, no post without an image, exact and
+near-duplicate images removed (the higher ranked post kept, no image in two splits); each can
+be switched on or off per source, and the report below says what each one removed here.
+Split per class by rank (Reddit score, Flickr agreeing votes): top 10% test, next 10%
+validation, rest train. The labels are the sources' (subreddit, annotator majority): emofuse
+labels nothing itself.
 
 {_filter_report_md(dataset.filter_report)}
 
-{dataset.stats_md.strip()}
+Options of the curation run:
+
+```json
+{json.dumps(options, indent=2, default=str)}
+```
+
+{_demote_headings(dataset.stats_md)}
 
 ## Uses
 
@@ -908,6 +940,7 @@ def build_release(
     summary = ReleaseSummary(name=name or dataset.name, out=out, fmt=kind)
     summary.excluded, summary.exclusions_not_found = excluded, not_found
     summary.images = 0 if ids_only else check_images_on_disk(dataset, posts)
+    summary.posts_with_image = int((posts["images"].map(len) > 0).sum())
     salts = known_salts(dataset.data)
     features = release_features(dataset.classes, kind)
 

@@ -74,13 +74,14 @@ def release(
             progress=bar,
         )
 
-    table = Table(title=f"release {summary.name} ({summary.fmt}) -> {summary.out}")
+    table = Table(title=f"release {summary.name} ({summary.fmt})", min_width=40)
     table.add_column("split")
     table.add_column("posts", justify="right")
     for split, per_class in summary.counts.items():
         table.add_row(split, str(sum(per_class.values())))
     table.add_row("total", str(summary.posts), style="bold")
     console.print(table)
+    console.print(f"wrote {summary.out}", highlight=False, soft_wrap=True)
     console.print(
         f"{summary.images} images, {len(summary.files)} data files, "
         f"{summary.total_bytes / 1e6:.1f} MB; excluded {summary.excluded} post(s)"

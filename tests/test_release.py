@@ -14,6 +14,7 @@ from test_release_support import EMOTION6_CLASSES, make_drawn_curated, make_emot
 from emofuse.cli import main
 from emofuse.curation.release import build_release
 from emofuse.errors import UserError
+from emofuse.privacy import author_hash
 
 SALT = "pepper-7f3c9a1e5b"
 
@@ -59,10 +60,11 @@ def check_sha256sums(folder: Path) -> None:
 
 
 def test_parquet_release_loads_with_datasets(data_dir, tmp_path, hf_offline, monkeypatch):
+    # the crawler's salt file (emofuse.privacy) and, for this run, $EMOFUSE_SALT
+    data_dir.mkdir(parents=True)
+    (data_dir / ".salt").write_text(SALT + "-from-the-file\n")
     monkeypatch.setenv("EMOFUSE_SALT", SALT)
-    (data_dir / "raw").mkdir(parents=True)
     curated = make_drawn_curated(data_dir, per_class=10)
-    (data_dir / "raw" / "author.salt").write_text(SALT + "-file\n")
     out = tmp_path / "release"
 
     code = run_cli(
@@ -131,8 +133,9 @@ def test_parquet_release_loads_with_datasets(data_dir, tmp_path, hf_offline, mon
 
     check_sha256sums(out)
     everything = released_bytes(out)
-    assert SALT.encode() not in everything
-    assert b"salt-author" not in everything  # what the hashes were made from
+    assert SALT.encode() not in everything  # covers the file's value too (it starts so)
+    assert b"username_" not in everything  # what the hashes were made from
+    assert author_hash("username_1", data_dir).encode() in everything
     manifest = json.loads((out / "release.json").read_text())
     assert manifest["splits"]["train"]["num_rows"] == ds["train"].num_rows
 
@@ -303,12 +306,18 @@ def test_non_empty_out_needs_force_and_force_replaces(data_dir, tmp_path, capsys
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emofuse-data", "release"]
 
 
-def test_salt_in_a_post_stops_the_release(data_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kept_in", ["environment", "salt file"])
+def test_salt_in_a_post_stops_the_release(data_dir, tmp_path, monkeypatch, kept_in):
+    if kept_in == "environment":
+        monkeypatch.setenv("EMOFUSE_SALT", SALT)
+    else:
+        monkeypatch.delenv("EMOFUSE_SALT", raising=False)
+        data_dir.mkdir(parents=True)
+        (data_dir / ".salt").write_text(SALT + "\n")
     curated = make_drawn_curated(data_dir, per_class=3)
     posts = pd.read_parquet(curated / "posts.parquet")
     posts.loc[0, "title"] = posts.loc[0, "title"] + " " + SALT
     posts.to_parquet(curated / "posts.parquet", index=False)
-    monkeypatch.setenv("EMOFUSE_SALT", SALT)
     out = tmp_path / "release"
     with pytest.raises(UserError, match="salt"):
         build_release(curated, out)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from emofuse.privacy import author_hash
 from emofuse.schema import CURATED_COLUMNS, CURATED_SCHEMA_VERSION, empty_post, post_text
 
 EMOTION6_CLASSES = ["anger", "disgust", "fear", "joy", "sadness", "surprise"]
@@ -136,7 +137,7 @@ def make_drawn_curated(
                     permalink=f"/r/{label}/comments/{native}/a_title/",
                     url=f"https://i.redd.it/{native}.jpg",
                     community=label,
-                    author_hash=hashlib.sha256(f"salt-author{i % 5}".encode()).hexdigest()[:16],
+                    author_hash=author_hash(f"username_{i % 5}", data),
                     images=images,
                 )
             )
