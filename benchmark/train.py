@@ -10,6 +10,7 @@ without improvement: the test split is never looked at.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 from dataclasses import dataclass, field, replace
@@ -262,7 +263,10 @@ class Trainer:
     Table 3 defaults, ``emofuse.models.PAPER_DEFAULTS``), ``hparams`` (overrides them: any of
     embedding_dim, hidden_dim, aggregation, fusion, dropout, negatives, main_weight, lr,
     optimizer, weight_decay, batch_size), ``seed``, ``device`` (auto, cpu, cuda),
-    ``max_epochs``, ``patience`` (epochs without a better validation accuracy before stopping).
+    ``max_epochs``, ``patience`` (epochs without a better validation accuracy before stopping),
+    ``num_threads`` (torch CPU threads while fitting and predicting; default 1, because these
+    models are so small that intra-op threads cost more than they give: 5-10x slower on a busy
+    2-core machine. Run several trainers in parallel processes instead).
 
     Learned: ``model_`` (the torch module at its best validation epoch), ``history_`` (one dict
     per epoch: part, epoch, train_loss, val_loss, val_accuracy), ``hparams_``, ``device_``,
@@ -281,6 +285,7 @@ class Trainer:
         device: str = "auto",
         max_epochs: int = 30,
         patience: int = 4,
+        num_threads: int | None = 1,
         verbose: bool = False,
     ):
         self.model = model
@@ -290,6 +295,7 @@ class Trainer:
         self.device = device
         self.max_epochs = max_epochs
         self.patience = patience
+        self.num_threads = num_threads
         self.verbose = verbose
 
     # -- building ------------------------------------------------------------------------------
@@ -330,6 +336,10 @@ class Trainer:
     # -- fitting -------------------------------------------------------------------------------
 
     def fit(self, train: FusionData, validation: FusionData) -> Trainer:
+        with _torch_threads(self.num_threads):
+            return self._fit(train, validation)
+
+    def _fit(self, train: FusionData, validation: FusionData) -> Trainer:
         import torch
 
         from emofuse.models import MODELS
@@ -480,7 +490,8 @@ class Trainer:
         out = np.full((len(data), len(data.classes)), np.nan, dtype=np.float64)
         rows = torch.nonzero(self.model_.can_score(seen.has_image, seen.has_text)).squeeze(1)
         if rows.numel():
-            probs = torch.softmax(self._logits(self.model_, seen, rows), dim=1)
+            with _torch_threads(self.num_threads):
+                probs = torch.softmax(self._logits(self.model_, seen, rows), dim=1)
             out[rows.cpu().numpy()] = probs.double().cpu().numpy()
         return out
 
@@ -499,6 +510,22 @@ class Trainer:
         if not scored.any():
             return float("nan")
         return float((predictions[scored] == data.labels.numpy()[scored]).mean())
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None):
+    """Run with ``count`` torch CPU threads, then restore the previous setting."""
+    import torch
+
+    if count is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _needs(module) -> str:
