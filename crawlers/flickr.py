@@ -443,6 +443,11 @@ class FlickrCrawler:
             self.store.record_attempt("failed", post_id, None, reason)
             return
         fields = post_fields(answer["photo"], self.data_dir)
+        stored = self.store.post(post_id)
+        if stored["title"] is not None:
+            # a rehydrated photo: the published text stays, the current one goes beside it
+            fields["extra"]["current_title"] = fields.pop("title")
+            fields["extra"]["current_body"] = fields.pop("body")
         # fields first, then the image row: a kill in between only repeats this getInfo
         self.store.update_post(post_id, **fields)
         self.store.add_images(post_id, [fields["url"]])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ RELEASE_OPTIONAL = (
     "author_hash",
 )
 SOURCES = ("reddit", "flickr")
+INFO_BATCH = 100  # fullnames per /api/info request (Reddit's maximum)
 
 
 @dataclass
@@ -84,9 +86,11 @@ class RehydrateSummary:
     imported: int = 0  # new rows written to a store
     already: int = 0  # rows that were already in the store (a resumed or repeated run)
     fetched: int = 0  # posts found online by the online pass
-    images_stored: int = 0
+    images_stored: int = 0  # downloaded in this run
+    pending: int = 0  # not settled yet (an interrupted run; rerun to finish)
     gone: Counter = field(default_factory=Counter)
     failed: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # online, but no image any more
     by_label: Counter = field(default_factory=Counter)
     by_source: Counter = field(default_factory=Counter)
     stores: list[str] = field(default_factory=list)
@@ -100,8 +104,10 @@ class RehydrateSummary:
             "already": self.already,
             "fetched": self.fetched,
             "images_stored": self.images_stored,
+            "pending": self.pending,
             "gone": dict(self.gone),
             "failed": dict(self.failed),
+            "skipped": dict(self.skipped),
             "by_label": dict(self.by_label),
             "by_source": dict(self.by_source),
             "stores": list(self.stores),
@@ -358,9 +364,13 @@ def _number(value: Any) -> float | None:
 
 
 # -- importing ---------------------------------------------------------------------------------
-def import_posts(posts: list[ReleasePost], data: Path, summary: RehydrateSummary) -> None:
+def import_posts(
+    posts: list[ReleasePost], data: Path, summary: RehydrateSummary, online: bool = False
+) -> None:
     """Write the release's posts into the crawl stores, without any request.
 
+    Text-only (``online=False``), a post with text is ``ok`` (kind ``text``); one without
+    (ids only) is ``pending``. For the online pass every new post starts ``pending``.
     A post already in the store is left as it is (its crawl state is kept), so importing the
     same release twice, or after a killed run, neither duplicates nor resets anything.
     """
@@ -380,9 +390,9 @@ def import_posts(posts: list[ReleasePost], data: Path, summary: RehydrateSummary
                     "source": post.source,
                     "label": post.label,
                     **post.fields,
-                    "kind": "text" if post.has_text else None,
-                    "status": "ok" if post.has_text else "pending",
-                    "reason": None if post.has_text else "ids only: not fetched yet",
+                    "kind": "text" if post.has_text and not online else None,
+                    "status": "ok" if post.has_text and not online else "pending",
+                    "reason": None if post.has_text or online else "ids only: not fetched yet",
                     "extra": post.extra,
                 }
                 if post.author is not None and not row.get("author_hash"):
@@ -393,28 +403,294 @@ def import_posts(posts: list[ReleasePost], data: Path, summary: RehydrateSummary
                     summary.already += 1
 
 
+@dataclass
+class OnlineOptions:
+    """How the online pass reaches the sources. Clients are made lazily, after the release
+    was read and checked but before anything is written, and only for the sources it holds.
+
+    ``make_reddit`` returns a ``praw.Reddit`` (``reddit_cli.build_reddit``);
+    ``make_flickr_credentials`` returns ``FlickrCredentials`` (``flickr.load_credentials``).
+    ``host_map`` maps real hostnames to another server (the sandbox); its ``api.flickr.com``
+    entry is also where the Flickr REST API is called.
+    """
+
+    make_reddit: Callable[[], Any] | None = None
+    make_flickr_credentials: Callable[[], Any] | None = None
+    host_map: dict[str, str] = field(default_factory=dict)
+    workers: int = 16
+    imgur_client_id: str | None = None
+    calls_per_hour: float = 3500.0
+    policy: Any = None  # net.RetryPolicy; None: the default one
+    batch_size: int = INFO_BATCH
+
+
 def rehydrate(
     release: str | Path,
     data: str | Path,
     *,
     images: bool = True,
     subreddits: dict[str, str] | None = None,
+    online: OnlineOptions | None = None,
+    progress: Any = None,
 ) -> RehydrateSummary:
     """Import a release into ``<data>/raw/<source>/crawl.sqlite``; with ``images``, re-fetch it.
 
     ``images=False`` (``--no-images``): text and metadata only, no request at all.
+    ``images=True``: Reddit posts are re-fetched 100 at a time through ``/api/info`` (PRAW),
+    their images resolved and downloaded like a crawl's; Flickr photos go through the Flickr
+    crawler. Posts no longer online are ``gone`` with the reason (``not_found``, ``deleted``,
+    ``removed``, ``flickr_error_1``, or the image's, e.g. ``http_404``, ``imgur_removed``);
+    posts still online but without an image any more are ``skipped`` (``no_image:<kind>``).
     """
     data = Path(data)
-    if images:
-        raise UserError(
-            "re-fetching a release online is not available yet",
-            "pass --no-images to import text and metadata only",
-        )
     fmt, posts = read_release(release, subreddits)
     if not posts:
         raise UserError(f"the release {release} holds no posts", "check the --from path")
     summary = RehydrateSummary(release=str(release), format=fmt, requested=len(posts))
     summary.by_label.update(post.label for post in posts)
     summary.by_source.update(post.source for post in posts)
-    import_posts(posts, data, summary)
+    reddit = credentials = None
+    if images:
+        online = online or OnlineOptions()
+        if summary.by_source["reddit"]:
+            if online.make_reddit is None:
+                raise UserError(
+                    "re-fetching Reddit posts needs Reddit API credentials",
+                    "set praw_client_id/praw_client_secret/praw_user_agent (or --site), or "
+                    "pass --no-images to import text and metadata only",
+                )
+            reddit = online.make_reddit()
+        if summary.by_source["flickr"]:
+            if online.make_flickr_credentials is None:
+                raise UserError(
+                    "re-fetching Flickr photos needs a Flickr API key",
+                    "set FLICKR_API_KEY and FLICKR_API_SECRET, or pass --no-images",
+                )
+            credentials = online.make_flickr_credentials()
+    import_posts(posts, data, summary, online=images)
+    if images:
+        assert online is not None
+        reddit_posts = [post for post in posts if post.source == "reddit"]
+        flickr_posts = [post for post in posts if post.source == "flickr"]
+        if reddit_posts:
+            summary.images_stored += refetch_reddit(reddit_posts, data, reddit, online, progress)
+        if flickr_posts:
+            summary.images_stored += refetch_flickr(
+                flickr_posts, data, credentials, online, release, progress
+            )
+    _count(posts, data, summary)
     return summary
+
+
+# -- the online pass: Reddit ------------------------------------------------------------------
+def refetch_reddit(
+    posts: list[ReleasePost], data: Path, reddit: Any, online: OnlineOptions, progress: Any
+) -> int:
+    """Re-fetch Reddit posts through ``/api/info`` (100 fullnames a request); returns the
+    number of images stored. Resumable: a post is looked up until it is marked checked."""
+    from emofuse.crawlers import net
+    from emofuse.crawlers.download import download_pending, remove_stale_temp_files
+    from emofuse.crawlers.reddit import RedditCrawler, RedditCrawlOptions
+    from emofuse.crawlers.store import CrawlStore
+    from emofuse.paths import images_dir
+
+    policy = online.policy or net.RetryPolicy()
+    post_ids = [post.post_id for post in posts]
+    with CrawlStore(store_path(data, "reddit"), source="reddit") as store:
+        todo = [post_id for post_id in post_ids if _needs_lookup(store, post_id)]
+        task = progress.add_task("reddit /api/info", total=len(todo)) if progress else None
+        size = max(1, min(INFO_BATCH, online.batch_size))
+        for start in range(0, len(todo), size):
+            batch = todo[start : start + size]
+            _lookup_batch(store, reddit, batch, data, policy)
+            if task is not None:
+                progress.advance(task, len(batch))
+        # imgur pages and albums -> image URLs, exactly as the Reddit crawler does it
+        crawler = RedditCrawler(
+            reddit,
+            data,
+            RedditCrawlOptions(
+                subreddits={},
+                workers=online.workers,
+                host_map=online.host_map,
+                imgur_client_id=online.imgur_client_id,
+                policy=policy,
+            ),
+        )
+        crawler.store = store
+        crawler._resolve_pending(progress)  # same stage: the crawler's own imgur resolution
+        remove_stale_temp_files(images_dir(data, "reddit"))
+        result = download_pending(
+            store,
+            data,
+            "reddit",
+            workers=online.workers,
+            host_map=online.host_map,
+            policy=policy,
+            progress=progress,
+            post_ids=set(post_ids),
+        )
+    return result.stored
+
+
+def _needs_lookup(store: Any, post_id: str) -> bool:
+    post = store.post(post_id)
+    if not post["extra"].get("checked_online"):
+        return True
+    # killed between the post update and its image rows: look it up again
+    return (
+        post["status"] == "pending"
+        and not post["extra"].get("resolve")
+        and not store.images(post_id)
+    )
+
+
+def _lookup_batch(store: Any, reddit: Any, batch: list[str], data: Path, policy: Any) -> None:
+    from emofuse.crawlers import net
+    from emofuse.crawlers.reddit import submission_fields
+
+    fullnames = [f"t3_{post_id.split(':', 1)[1]}" for post_id in batch]
+
+    def fetch() -> dict[str, dict[str, Any]]:
+        # one /api/info request: PRAW asks for up to 100 fullnames at a time
+        return {s.id: submission_fields(s) for s in reddit.info(fullnames=fullnames)}
+
+    try:
+        found = net.call_api(fetch, policy)
+    except Exception as error:  # retries exhausted: recorded, looked up again by a rerun
+        reason = _reddit_failure(error)
+        for post_id in batch:
+            store.update_post(post_id, status="failed", reason=reason)
+            store.record_attempt("failed", post_id, None, reason)
+        return
+    for post_id in batch:
+        current = found.get(post_id.split(":", 1)[1])
+        if current is None:
+            store.update_post(
+                post_id, status="gone", reason="not_found", extra={"checked_online": True}
+            )
+        else:
+            _apply_current(store, post_id, current, data)
+
+
+def _reddit_failure(error: BaseException) -> str:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status is None:
+        status = getattr(error, "status", None)
+    return f"reddit_http_{status}" if status else f"reddit_{type(error).__name__}"
+
+
+def _apply_current(store: Any, post_id: str, current: dict[str, Any], data: Path) -> None:
+    """Record what Reddit says now beside what the release published; queue the images."""
+    from emofuse.crawlers.reddit import classify
+    from emofuse.privacy import author_hash
+
+    post = store.post(post_id)
+    found = classify(current)
+    extra: dict[str, Any] = {
+        "checked_online": True,
+        "current_title": current.get("title"),
+        "current_score": current.get("score"),
+        "current_num_comments": current.get("num_comments"),
+    }
+    if found.resolve:
+        extra["resolve"] = found.resolve
+    if found.preview:
+        extra["preview"] = found.preview
+    # fields the release did not publish (an ids-only release) come from the current post
+    permalink = current.get("permalink") or ""
+    fill = {
+        "title": current.get("title"),
+        "body": current.get("selftext") or "",
+        "rank": current.get("score"),
+        "created_utc": current.get("created_utc"),
+        "permalink": f"https://www.reddit.com{permalink}" if permalink.startswith("/") else None,
+        "url": current.get("url"),
+        "community": current.get("subreddit"),
+        "author_hash": author_hash(current.get("author"), data),
+    }
+    fields = {name: value for name, value in fill.items() if post.get(name) in (None, "")}
+    category = current.get("removed_by_category")
+    if found.status == "gone":
+        status = "gone"
+        reason = "deleted" if category in ("deleted", "author") else found.reason or "removed"
+    elif found.status == "skipped":
+        status, reason = "skipped", f"no_image:{found.reason or found.kind}"
+    else:
+        status, reason = "pending", None
+    store.update_post(post_id, kind=found.kind, status=status, reason=reason, extra=extra, **fields)
+    if status == "pending" and found.urls and not store.images(post_id):
+        store.add_images(post_id, found.urls)
+
+
+# -- the online pass: Flickr ------------------------------------------------------------------
+def refetch_flickr(
+    posts: list[ReleasePost],
+    data: Path,
+    credentials: Any,
+    online: OnlineOptions,
+    release: str | Path,
+    progress: Any,
+) -> int:
+    """Re-fetch Flickr photos with the Flickr crawler; returns the number of images stored."""
+    from emofuse.crawlers import net
+    from emofuse.crawlers.flickr import (
+        FlickrApi,
+        FlickrClient,
+        FlickrCrawler,
+        FlickrCrawlOptions,
+    )
+    from emofuse.crawlers.labels import LabelFile, LabelRow
+    from emofuse.crawlers.store import CrawlStore
+
+    policy = online.policy or net.RetryPolicy()
+    # photos imported text-only before: fetch them now (the published text stays)
+    with CrawlStore(store_path(data, "flickr"), source="flickr") as store:
+        for post in posts:
+            row = store.post(post.post_id)
+            if row["status"] == "ok" and row["kind"] == "text" and not store.images(post.post_id):
+                store.update_post(post.post_id, status="pending", kind=None, reason=None)
+    rows = [
+        LabelRow(
+            post.native_id,
+            post.label,
+            post.fields.get("votes_agree"),
+            post.fields.get("votes_total"),
+        )
+        for post in posts
+    ]
+    labels = LabelFile(Path(release), "release", sorted({p.label for p in posts}), rows)
+    api_base = online.host_map.get("api.flickr.com")
+    rest_url = f"{api_base.rstrip('/')}/services/rest/" if api_base else None
+    client = FlickrClient(credentials, rest_url=rest_url, timeout=policy.timeout[1])
+    api = FlickrApi(client, online.calls_per_hour, policy)
+    options = FlickrCrawlOptions(
+        workers=online.workers,
+        calls_per_hour=online.calls_per_hour,
+        host_map=online.host_map,
+        policy=policy,
+    )
+    return FlickrCrawler(api, data, options).run(labels, progress).images_stored
+
+
+def _count(posts: list[ReleasePost], data: Path, summary: RehydrateSummary) -> None:
+    """Fill the outcome counts from the stores: what the release's posts are now."""
+    from emofuse.crawlers.store import CrawlStore
+
+    for source in sorted({post.source for post in posts}):
+        with CrawlStore(store_path(data, source), source=source) as store:
+            for post in posts:
+                if post.source != source:
+                    continue
+                row = store.post(post.post_id)
+                status, reason = row["status"], row["reason"] or "unknown"
+                if status == "ok" and store.images(post.post_id, status="ok"):
+                    summary.fetched += 1
+                elif status == "gone":
+                    summary.gone[reason] += 1
+                elif status == "failed":
+                    summary.failed[reason] += 1
+                elif status == "skipped":
+                    summary.skipped[reason] += 1
+                elif status == "pending":
+                    summary.pending += 1

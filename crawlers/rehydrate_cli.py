@@ -52,18 +52,83 @@ def rehydrate_command(
             help="NAME=EMOTION for a subreddit of the release outside the default four.",
         ),
     ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Concurrent image downloads.")] = 16,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", help="praw.ini site with the credentials (default: environment)."),
+    ] = None,
+    host_map: Annotated[
+        str | None,
+        typer.Option(
+            "--host-map",
+            envvar="EMOFUSE_HOST_MAP",
+            help="JSON {hostname: base URL} (or a file) to reach images and the Flickr API "
+            "elsewhere, e.g. the sandbox's (see `emofuse sandbox serve`).",
+            show_default=False,
+        ),
+    ] = None,
+    imgur_client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--imgur-client-id",
+            envvar="IMGUR_CLIENT_ID",
+            help="imgur API client id, to fetch every image of an album (without: the first).",
+            show_default=False,
+        ),
+    ] = None,
+    flickr_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--flickr-config",
+            help="TOML file with [flickr] api_key and api_secret (for Flickr photos).",
+            show_default=False,
+        ),
+    ] = None,
+    calls_per_hour: Annotated[
+        float, typer.Option("--calls-per-hour", help="Flickr API rate limit (calls per hour).")
+    ] = 3500.0,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Attempts per request (5xx, timeouts, resets).")
+    ] = 4,
+    backoff: Annotated[
+        float, typer.Option("--backoff", help="First backoff wait in seconds (doubles, jitter).")
+    ] = 0.5,
     data: DataOption = None,
 ) -> None:
     """Rebuild a published dataset from its ids: import it, then fetch what is still online."""
-    from emofuse.crawlers.rehydrate import rehydrate
+    from emofuse.crawlers import net
+    from emofuse.crawlers.rehydrate import OnlineOptions, rehydrate
+    from emofuse.log import progress
     from emofuse.paths import data_dir
 
-    summary = rehydrate(
-        release,
-        data_dir(data),
-        images=not no_images,
-        subreddits=parse_subreddit_map(subreddit),
-    )
+    if workers < 1 or retries < 1 or backoff < 0 or calls_per_hour <= 0:
+        raise UserError(
+            "--workers and --retries must be >= 1, --backoff >= 0, --calls-per-hour > 0",
+            "fix the number",
+        )
+    online = None
+    if not no_images:
+        from emofuse.crawlers.flickr import load_credentials
+        from emofuse.crawlers.reddit_cli import build_reddit, load_host_map
+
+        online = OnlineOptions(
+            make_reddit=lambda: build_reddit(site),
+            make_flickr_credentials=lambda: load_credentials(flickr_config),
+            host_map=load_host_map(host_map),
+            workers=workers,
+            imgur_client_id=imgur_client_id,
+            calls_per_hour=calls_per_hour,
+            policy=net.RetryPolicy(attempts=retries, base_s=backoff),
+        )
+    with progress() as bars:
+        summary = rehydrate(
+            release,
+            data_dir(data),
+            images=not no_images,
+            subreddits=parse_subreddit_map(subreddit),
+            online=online,
+            progress=None if no_images else bars,
+        )
     print_summary(summary)
 
 
@@ -81,12 +146,16 @@ def print_summary(summary) -> None:
         table.add_row(f"  label {label}", str(count))
     table.add_row("imported (new)", str(summary.imported))
     table.add_row("already in store", str(summary.already))
-    table.add_row("fetched online", str(summary.fetched))
-    table.add_row("images stored", str(summary.images_stored))
+    table.add_row("fetched (image stored)", str(summary.fetched))
+    table.add_row("images downloaded in this run", str(summary.images_stored))
     for reason, count in sorted(summary.gone.items()):
         table.add_row(f"gone: {reason}", str(count))
     for reason, count in sorted(summary.failed.items()):
         table.add_row(f"failed: {reason}", str(count))
+    for reason, count in sorted(summary.skipped.items()):
+        table.add_row(f"skipped: {reason}", str(count))
+    if summary.pending:
+        table.add_row("still pending (rerun to finish)", str(summary.pending))
     console.print(table)
     for path in summary.stores:
         console.print(f"store: {path}", highlight=False)
@@ -94,5 +163,6 @@ def print_summary(summary) -> None:
     typer.echo(
         f"requested={summary.requested} imported={summary.imported} already={summary.already} "
         f"fetched={summary.fetched} gone={sum(summary.gone.values())} "
-        f"failed={sum(summary.failed.values())}"
+        f"failed={sum(summary.failed.values())} skipped={sum(summary.skipped.values())} "
+        f"pending={summary.pending}"
     )

@@ -25,7 +25,6 @@ from emofuse.crawlers.flickr import (
     sandbox_endpoints,
 )
 from emofuse.crawlers.labels import read_labels
-from emofuse.crawlers.sandbox.flickr_api import register_flickr_routes
 from emofuse.crawlers.sandbox.flickr_world import (
     SANDBOX_FLICKR_KEY,
     SANDBOX_FLICKR_SECRET,
@@ -48,7 +47,7 @@ def flickr_world_server(make_sandbox):
         world = World.generate(seed=seed, posts_per_subreddit=1)
         add_flickr_photos(world, count=count)
         server = make_sandbox(world)
-        register_flickr_routes(server, world)
+        assert server.flickr  # the sandbox registers Flickr with its default routes
         return server
 
     return start

@@ -7,7 +7,6 @@ import pytest
 import requests
 import yaml
 
-from emofuse.crawlers.sandbox.flickr_api import register_flickr_routes
 from emofuse.crawlers.sandbox.flickr_world import (
     SANDBOX_FLICKR_KEY,
     SANDBOX_FLICKR_SECRET,
@@ -22,7 +21,7 @@ def flickr_sandbox(make_sandbox):
     world = World.generate(seed=3, posts_per_subreddit=1)
     ids = add_flickr_photos(world, count=12)
     server = make_sandbox(world)
-    register_flickr_routes(server, world)
+    assert server.flickr  # the sandbox registers Flickr with its default routes
     server.photo_ids = ids
     return server
 
@@ -190,3 +189,18 @@ def test_static_404_is_empty_html(flickr_sandbox):
     )
     answer = requests.get(url, timeout=10)
     assert answer.status_code == 404
+
+
+def test_flickr_registered_on_a_server_started_without_photos():
+    from emofuse.crawlers.sandbox.flickr_api import register_flickr_routes
+    from emofuse.crawlers.sandbox.hosts import register_host_routes
+    from emofuse.crawlers.sandbox.server import SandboxServer
+
+    world = World.generate(seed=1, posts_per_subreddit=1)
+    with SandboxServer(world, register=[register_host_routes]) as server:
+        photo_id = add_flickr_photos(world, count=1)[0]  # an "ok" photo
+        register_flickr_routes(server, world)
+        info = client(server).photos.getInfo(photo_id=photo_id)["photo"]
+        url = f"{server.host_url('live.staticflickr.com')}/{info['server']}/"
+        answer = requests.get(f"{url}{photo_id}_{info['secret']}.jpg", timeout=10)
+        assert answer.status_code == 200 and answer.content[:3] == b"\xff\xd8\xff"

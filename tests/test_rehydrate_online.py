@@ -1,0 +1,203 @@
+"""`emofuse crawl rehydrate --from RELEASE`: re-fetch a release through PRAW and flickrapi
+from the sandbox; what is gone is marked with its reason."""
+
+import json
+
+import praw
+import pytest
+
+from emofuse.cli import main
+from emofuse.crawlers import net
+from emofuse.crawlers.flickr import FlickrCredentials
+from emofuse.crawlers.rehydrate import OnlineOptions, rehydrate
+from emofuse.crawlers.sandbox.flickr_world import (
+    SANDBOX_FLICKR_KEY,
+    SANDBOX_FLICKR_SECRET,
+    add_flickr_photos,
+    expected_outcome,
+)
+from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+from emofuse.crawlers.sandbox.world import World
+from emofuse.crawlers.store import CrawlStore
+from emofuse.paths import store_path
+
+CLIENT_ID, CLIENT_SECRET = next(iter(SANDBOX_CREDENTIALS.items()))
+FAST = net.RetryPolicy(attempts=3, base_s=0.02, max_wait_s=0.1, timeout=(2.0, 5.0))
+
+
+def make_reddit(server):
+    return praw.Reddit(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        user_agent="emofuse-tests",
+        oauth_url=server.url,
+        reddit_url=server.url,
+        check_for_updates=False,
+        check_for_async=False,
+    )
+
+
+def online(server, policy=FAST, **kwargs):
+    return OnlineOptions(
+        make_reddit=lambda: make_reddit(server),
+        make_flickr_credentials=lambda: FlickrCredentials(
+            SANDBOX_FLICKR_KEY, SANDBOX_FLICKR_SECRET
+        ),
+        host_map=server.host_map(),
+        workers=4,
+        imgur_client_id="sandbox",
+        calls_per_hour=1e7,
+        policy=policy,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def world_server(make_sandbox):
+    world = World.generate(seed=21, posts_per_subreddit=30)
+    add_flickr_photos(world, count=8, seed=4)
+    return make_sandbox(world)
+
+
+def write_ids_only(path, rows):
+    """The ids-only layout of `emofuse release --ids-only` (data/<split>.csv)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["post_id,source,native_id,label,rank,votes_agree,votes_total,split"]
+    for post_id, label, rank in rows:
+        source, native = post_id.split(":")
+        lines.append(f"{post_id},{source},{native},{label},{rank},,,test")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_ids_only_release_is_rehydrated_from_the_sandbox(world_server, tmp_path):
+    world = world_server.world
+    reddit_ids = sorted(world.expected)  # the listed posts (not crosspost parents)
+    # the world changed since the release: one post removed by a moderator, one deleted
+    removed, deleted = reddit_ids[0], reddit_ids[1]
+    world.posts[removed]["removed_by_category"] = "moderator"
+    world.posts[deleted]["removed_by_category"] = "deleted"
+    label = {name: sub.label for name, sub in world.subreddits.items()}
+    rows = [(f"reddit:{i}", label[world.posts[i]["subreddit"]], 1) for i in reddit_ids]
+    rows += [("reddit:zzzzz1", "joy", 1), ("reddit:zzzzz2", "fear", 1)]  # never existed
+    rows += [(f"flickr:{p}", r["label"], r["votes_agree"]) for p, r in world.flickr_photos.items()]
+    release = tmp_path / "release"
+    write_ids_only(release / "data" / "test.csv", rows)
+    data = tmp_path / "data"
+
+    summary = rehydrate(release, data, online=online(world_server))
+
+    n_reddit = len(reddit_ids) + 2
+    assert summary.requested == n_reddit + len(world.flickr_photos)
+    # 100 fullnames per /api/info request
+    assert world_server.count("reddit.info") == -(-n_reddit // 100) == 2
+    with CrawlStore(store_path(data, "reddit")) as store:
+        assert store.count_posts() == n_reddit
+        assert store.post("reddit:zzzzz1")["reason"] == "not_found"
+        assert (store.post(f"reddit:{removed}")["status"], store.post(f"reddit:{removed}")[
+            "reason"]) == ("gone", "removed")  # fmt: skip
+        assert store.post(f"reddit:{deleted}")["reason"] == "deleted"
+        for native in reddit_ids[2:]:
+            post = store.post(f"reddit:{native}")
+            expected = world.expected[native]
+            current = world.posts[native]
+            assert post["extra"]["current_title"] == current["title"]
+            assert post["extra"]["current_score"] == current["score"]
+            assert post["title"] == current["title"]  # ids only: filled from the current post
+            assert post["kind"] == expected.kind, native
+            if expected.status == "skipped":
+                assert post["status"] == "skipped"
+                assert post["reason"].startswith("no_image:")
+            else:
+                assert post["status"] == "ok", (native, expected, post["reason"])
+                assert len(store.images(post["post_id"], status="ok")) == expected.images
+    with CrawlStore(store_path(data, "flickr")) as store:
+        for photo_id, record in world.flickr_photos.items():
+            post = store.post(f"flickr:{photo_id}")
+            expected = expected_outcome(record)
+            assert (post["status"], post["reason"]) == (expected["status"], expected["reason"])
+    gone = summary.gone
+    assert gone["not_found"] == 2 and gone["removed"] == 1 and gone["deleted"] == 1
+    assert gone["flickr_error_1"] == sum(
+        expected_outcome(r)["reason"] == "flickr_error_1" for r in world.flickr_photos.values()
+    )
+    assert summary.pending == 0 and not summary.failed
+
+    # a second run asks Reddit nothing more and downloads nothing
+    again = rehydrate(release, data, online=online(world_server))
+    assert world_server.count("reddit.info") == 2
+    assert again.images_stored == 0 and again.fetched == summary.fetched
+
+
+def test_published_title_and_score_kept_beside_the_current_ones(world_server, tmp_path):
+    world = world_server.world
+    happy = [i for i in sorted(world.posts) if world.posts[i]["subreddit"] == "happy"][:5]
+    lines = ["id,name,url,ups,downs,created_utc,title,permalink,subreddit,num_comments,author"]
+    for n, native in enumerate(happy):
+        post = world.posts[native]
+        lines.append(
+            f"{native},t3_{native},{post['url']},{1000 + n},0,{post['created_utc']},"
+            f"Published title {n},https://www.reddit.com{post['permalink']},happy,3,someone"
+        )
+    release = tmp_path / "processed_happy.csv"
+    release.write_text("\n".join(lines) + "\n")
+    data = tmp_path / "data"
+    # first text-only, then online: the text-only rows are looked up too
+    rehydrate(release, data, images=False)
+    summary = rehydrate(release, data, online=online(world_server))
+    assert summary.requested == 5 and world_server.count("reddit.info") == 1
+    with CrawlStore(store_path(data, "reddit")) as store:
+        for n, native in enumerate(happy):
+            post = store.post(f"reddit:{native}")
+            assert post["title"] == f"Published title {n}" and post["rank"] == 1000 + n
+            assert post["extra"]["published_title"] == f"Published title {n}"
+            assert post["extra"]["published_score"] == 1000 + n
+            assert post["extra"]["current_title"] == world.posts[native]["title"]
+            assert post["extra"]["current_score"] == world.posts[native]["score"]
+            assert post["status"] in ("ok", "skipped")
+
+
+def test_info_failures_are_retried_then_recorded(world_server, tmp_path):
+    world = world_server.world
+    ids = sorted(world.expected)[:4]
+    release = tmp_path / "ids.csv"
+    write_ids_only(release, [(f"reddit:{i}", "joy", 1) for i in ids])
+    # /api/info answers 503 past every retry (PRAW's own and ours): failed, with the reason
+    world_server.inject("reddit.info", "status", status=503)
+    two_tries = net.RetryPolicy(attempts=2, base_s=0.02, max_wait_s=0.1, timeout=(2.0, 5.0))
+    failed = rehydrate(release, tmp_path / "data", online=online(world_server, two_tries))
+    assert failed.failed == {"reddit_http_503": 4}
+    assert world_server.count("reddit.info", status=503) > two_tries.attempts  # retried
+    # the service is back: a rerun looks the failed posts up again
+    world_server.clear_faults()
+    again = rehydrate(release, tmp_path / "data", online=online(world_server))
+    assert not again.failed and again.pending == 0
+
+
+def test_cli_online_and_missing_credentials(world_server, tmp_path, monkeypatch, capsys):
+    world = world_server.world
+    release = tmp_path / "ids.csv"
+    write_ids_only(release, [(f"reddit:{i}", "joy", 1) for i in sorted(world.posts)[:6]])
+    data = tmp_path / "data"
+    for name in ("praw_client_id", "praw_client_secret", "praw_user_agent"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no praw.ini here
+    with pytest.raises(SystemExit) as exit_info:
+        main(["crawl", "rehydrate", "--from", str(release), "--data", str(data)])
+    assert exit_info.value.code == 2
+    assert "credentials" in capsys.readouterr().err.lower()
+    assert not data.exists()
+
+    monkeypatch.setenv("praw_client_id", CLIENT_ID)
+    monkeypatch.setenv("praw_client_secret", CLIENT_SECRET)
+    monkeypatch.setenv("praw_user_agent", "emofuse-tests")
+    monkeypatch.setenv("praw_oauth_url", world_server.url)
+    monkeypatch.setenv("praw_reddit_url", world_server.url)
+    argv = ["crawl", "rehydrate", "--from", str(release), "--data", str(data), "--workers", "2",
+            "--host-map", json.dumps(world_server.host_map()), "--backoff", "0.01"]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr()
+    assert "requested=6" in out.out and "pending=0" in out.out
+    assert CLIENT_SECRET not in out.out + out.err
+    assert CLIENT_SECRET.encode() not in store_path(data, "reddit").read_bytes()
