@@ -330,7 +330,8 @@ def write_table2(curated_dirs: dict[str, Path], out_dir: Path) -> list[Path]:
             frame = pd.read_csv(curated / "stats.csv")
         else:
             frame = pd.DataFrame.from_records(_counts_from_posts(curated))
-        frame.insert(0, "dataset", name)
+        if "dataset" not in frame.columns:  # curate's stats.csv already names it
+            frame.insert(0, "dataset", name)
         frames.append(frame)
         paper_name = paper_dataset_for(name, _sources(curated))
         if paper_name:
