@@ -151,6 +151,7 @@ def make_emotion6_curated(
     truth = pd.read_csv(shared_data / "emotion6" / "ground_truth.txt", sep="\t")
     truth.columns = [c.strip("[]") for c in truth.columns]
     posts = []
+    rng = random.Random(6)
     for label in EMOTION6_CLASSES:
         for n in range(1, per_class + 1):
             source_file = shared_data / "emotion6" / "images" / label / f"{n}.jpg"
@@ -170,8 +171,11 @@ def make_emotion6_curated(
                 }
             row = truth[truth["image_filename"] == f"{label}/{n}.jpg"].iloc[0]
             votes = round(15 * float(row[f"prob. {label}"]))
-            title = f"Photo {n} of {label}"
-            body = f"<p>A picture that people felt was {label}, taken on a long walk</p>"
+            # the text names the emotion for about two posts in three, another one otherwise,
+            # so that neither modality alone is perfect
+            said = label if rng.random() < 0.65 else rng.choice(EMOTION6_CLASSES)
+            title = f"Photo {n}: {rng.choice(WORDS)} {rng.choice(WORDS)}"
+            body = f"<p>A picture of {said}, taken on a long walk by the {rng.choice(WORDS)}</p>"
             posts.append(
                 empty_post(
                     post_id=f"flickr:{native}",

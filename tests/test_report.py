@@ -15,6 +15,7 @@ from PIL import Image
 from test_release_support import make_drawn_curated, make_emotion6_curated, make_run
 
 from emofuse.benchmark.report import build_report, pick_disagreements, pick_missing_modality
+from emofuse.cli import main
 from emofuse.errors import UserError
 
 CHROMIUM_FLAGS = [
@@ -174,3 +175,38 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path: Path):
     with pytest.raises(UserError, match="not valid JSON"):
         build_report(tmp_path)
     assert not (tmp_path / "report.html").exists()
+
+
+def test_report_of_a_real_benchmark_run(data_dir: Path, shared_data: Path, tmp_path: Path):
+    """`emofuse benchmark run` trains the six models and writes report.html through
+    build_report; `emofuse benchmark report RUN` rebuilds it."""
+    make_drawn_curated(data_dir, name="reddit", per_class=12, text_only_rank=0)
+    make_emotion6_curated(data_dir, shared_data, per_class=10)
+    args = ["benchmark", "run", "--all", "--seeds", "2", "--extractor", "color_stats"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--bootstrap", "100", "--run-id", "real", "--data", str(data_dir)])
+    assert exit_info.value.code in (0, None)
+    run = data_dir / "runs" / "real"
+    page = run / "report.html"
+    assert page.is_file()
+    first = page.stat().st_mtime_ns
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["benchmark", "report", "real", "--data", str(data_dir)])
+    assert exit_info.value.code in (0, None)
+    assert page.stat().st_mtime_ns > first
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    dom, pixels = render(page, tmp_path)
+    elements = Elements()
+    elements.feed(dom)
+    assert elements.tables.count("table4") == 2 and elements.tables.count("mcnemar") >= 1
+    assert sum(src.startswith("data:image/png") for src in elements.images) == 4
+    assert sum(src.startswith("data:image/jpeg") for src in elements.images) >= 1
+    for name, dataset in metrics["datasets"].items():
+        assert f'id="{name}"' in dom
+        for model, entry in dataset["results"].items():
+            accuracy = (entry["both"] or {}).get("accuracy")
+            if accuracy:
+                assert f"{100 * accuracy['mean']:.2f} ± " in dom, (name, model)
+    assert pixels.mean(axis=2).std() > 25
