@@ -223,12 +223,34 @@ def inception_weights_path(weights: Path | None) -> Path:
 
     cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
     if not cached.is_file():
-        raise UserError(
-            f"InceptionV3 ImageNet weights not found in the torch cache ({cached})",
-            f"download {INCEPTION_URL} to that path, or pass --weights PATH, "
-            "or use --extractor color_stats (no weights needed)",
-        )
+        try:
+            _download(INCEPTION_URL, cached)
+        except OSError as error:  # no network, DNS failure, HTTP error, timeout
+            raise UserError(
+                f"InceptionV3 ImageNet weights are not in the torch cache ({cached}) and "
+                f"cannot be downloaded ({type(error).__name__})",
+                f"download {INCEPTION_URL} to that path, or pass --weights PATH, "
+                "or use --extractor color_stats (no weights needed)",
+            ) from None
     return cached
+
+
+def _download(url: str, target: Path, timeout: float = 20.0) -> None:
+    """Fetch the torchvision weights into the torch cache (checked against the hash prefix
+    in the file name); an offline machine fails in well under a second."""
+    import socket
+
+    import torch
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        torch.hub.download_url_to_file(url, str(target), hash_prefix="0cc3c7bd", progress=False)
+    except RuntimeError as error:  # hash mismatch: a corrupt or intercepted download
+        raise OSError(str(error)) from None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def _file_sha256(path: Path) -> str:

@@ -140,7 +140,9 @@ def test_inception_v3_pooled_2048_on_real_jpegs(posts_and_data, random_inception
 def test_inception_v3_missing_or_bad_weights(tmp_path, monkeypatch, posts_and_data):
     posts, data = posts_and_data
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    with pytest.raises(UserError, match=r"download https://download\.pytorch\.org.*--weights"):
+    # a real download attempt, to a local port where nothing listens (as offline as CI gets)
+    monkeypatch.setattr(features, "INCEPTION_URL", "http://127.0.0.1:9/inception_v3.pth")
+    with pytest.raises(UserError, match=r"cannot be downloaded.*127\.0\.0\.1:9.*--weights"):
         extract_image_features(posts, data, "inception_v3")
     with pytest.raises(UserError, match="weights file not found"):
         extract_image_features(posts, data, "inception_v3", weights=tmp_path / "none.pth")
