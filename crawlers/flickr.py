@@ -41,7 +41,7 @@ from typing import Any
 import flickrapi
 
 from emofuse.crawlers import net
-from emofuse.crawlers.labels import LabelFile
+from emofuse.crawlers.labels import LabelFile, not_flickr_ids
 from emofuse.crawlers.store import CrawlStore
 from emofuse.errors import UserError
 from emofuse.log import redact
@@ -357,6 +357,13 @@ class FlickrCrawler:
     def run(self, labels: LabelFile, progress: Any = None) -> FlickrSummary:
         from emofuse.crawlers.download import remove_stale_temp_files
 
+        odd = not_flickr_ids(labels)
+        if odd:
+            raise UserError(
+                f"{len(odd)} ids of {labels.path.name} are not Flickr photo ids (e.g. {odd[0]!r})",
+                "Emotion6's ground_truth.txt names its own image files, not Flickr photos: "
+                "use a file whose ids are Flickr photo ids or URLs",
+            )
         self.api.check_key()  # a rejected key stops here, before anything is written
         remove_stale_temp_files(images_dir(self.data_dir, SOURCE))
         post_ids = [f"{SOURCE}:{row.photo_id}" for row in labels.rows]

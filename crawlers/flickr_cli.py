@@ -61,6 +61,16 @@ def flickr_command(
             show_default=False,
         ),
     ] = None,
+    host_map: Annotated[
+        str | None,
+        typer.Option(
+            "--host-map",
+            envvar="EMOFUSE_HOST_MAP",
+            help="JSON {hostname: base URL} (or a file): where to reach api.flickr.com and "
+            "live.staticflickr.com instead (e.g. the sandbox's host-map.json).",
+            show_default=False,
+        ),
+    ] = None,
     sandbox: Annotated[
         str | None,
         typer.Option(
@@ -93,13 +103,20 @@ def flickr_command(
     columns = LabelColumns(id_column, label_column, agree_column, total_column)
     label_file = read_labels(labels, columns, class_list)
     credentials = load_credentials(flickr_config)
-    rest_url, host_map = sandbox_endpoints(sandbox) if sandbox else (None, {})
+    if sandbox:
+        rest_url, hosts = sandbox_endpoints(sandbox)
+    else:
+        from emofuse.crawlers.reddit_cli import load_host_map
+
+        hosts = load_host_map(host_map)
+        api_base = hosts.get("api.flickr.com")
+        rest_url = f"{api_base.rstrip('/')}/services/rest/" if api_base else None
     options = FlickrCrawlOptions(
         workers=workers,
         calls_per_hour=calls_per_hour,
         min_long_side=min_long_side,
         retry_failed=retry_failed,
-        host_map=host_map,
+        host_map=hosts,
         policy=net.RetryPolicy(),
     )
     console.print(

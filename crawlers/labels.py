@@ -15,7 +15,9 @@ Two formats are read, and everything is checked before any request is made:
     fractions over 7 classes from 15 raters. The label is the majority class (a tie goes to the
     first class in the file's column order), ``votes_agree = max fraction x 15`` rounded half up,
     ``votes_total = 15``. The id is the image file name without extension, ``/`` replaced by
-    ``_`` (``disgust/1.jpg`` -> ``disgust_1``): Emotion6 does not publish Flickr ids.
+    ``_``: ``12345678.jpg`` is Flickr photo 12345678; Emotion6's own ``disgust/1.jpg`` becomes
+    ``disgust_1``, which is not a Flickr id: Emotion6 does not publish them, so its votes can
+    be read (:func:`not_flickr_ids` lists such rows, and the crawler refuses them).
 """
 
 from __future__ import annotations
@@ -88,6 +90,11 @@ def photo_id_from(value: str) -> str | None:
             number = number * 58 + _BASE58.index(char)
         return str(number)
     return None
+
+
+def not_flickr_ids(label_file: LabelFile) -> list[str]:
+    """Ids of the file that are not Flickr photo ids (e.g. Emotion6 image names)."""
+    return [row.photo_id for row in label_file.rows if not row.photo_id.isdigit()]
 
 
 def read_labels(
@@ -246,6 +253,8 @@ def _read_emotion6(path: Path, lines: list[str], classes: list[str]) -> LabelFil
             ) from error
         best = max(range(len(fractions)), key=lambda k: (fractions[k], -k))
         image = values[0].strip()
+        # "12345.jpg" names Flickr photo 12345; Emotion6's own "disgust/1.jpg" names a file
+        # of its image folders: it keeps its path ("disgust_1") and cannot be crawled
         photo_id = image.rsplit(".", 1)[0].replace("/", "_")
         # rounded half up (Python's round() would send 10.5 to 10): 0.7 of 15 raters -> 11
         agree = int(fractions[best] * EMOTION6_RATERS + 0.5)

@@ -1,6 +1,7 @@
 """`emofuse crawl flickr`: flickrapi against the sandbox, end to end, with faults and kills."""
 
 import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -315,3 +316,27 @@ def test_kill_and_resume_real_process(flickr_world_server, tmp_path):
     # the kills happened mid-crawl, not before or after it
     assert progress_at_kill and progress_at_kill[-1] < 40
     check_store_against_world(server.world, data)
+
+
+def test_emotion6_labels_are_read_but_not_crawled(shared_data, flickr_world_server, tmp_path):
+    """Emotion6 names its own image files, not Flickr photos: refused before any request."""
+    server = flickr_world_server(count=2)
+    rest_url, host_map = sandbox_endpoints(server.url)
+    labels = read_labels(shared_data / "emotion6" / "ground_truth.txt")
+    options = FlickrCrawlOptions(calls_per_hour=1e7, host_map=host_map, policy=FAST)
+    with pytest.raises(UserError, match="1980 ids of ground_truth.txt are not Flickr photo ids"):
+        crawl_flickr(labels, tmp_path / "data", CREDENTIALS, rest_url=rest_url, options=options)
+    assert server.count("flickr.*") == 0 and not (tmp_path / "data").exists()
+
+
+def test_host_map_option_reaches_the_api(flickr_world_server, tmp_path, flickr_env, capsys):
+    server = flickr_world_server(count=4)
+    labels = write_label_file(server.world, tmp_path / "labels.csv")
+    hosts = tmp_path / "host-map.json"
+    hosts.write_text(json.dumps(server.host_map()))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["crawl", "flickr", "--labels", str(labels), "--host-map", str(hosts),
+              "--data", str(tmp_path / "data"), "--calls-per-hour", "1000000"])  # fmt: skip
+    assert exit_info.value.code == 0
+    assert "requested=4" in capsys.readouterr().out
+    check_store_against_world(server.world, tmp_path / "data")

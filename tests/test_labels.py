@@ -2,7 +2,7 @@
 
 import pytest
 
-from emofuse.crawlers.labels import LabelColumns, photo_id_from, read_labels
+from emofuse.crawlers.labels import LabelColumns, not_flickr_ids, photo_id_from, read_labels
 from emofuse.errors import UserError
 from emofuse.schema import FLICKR_CLASSES
 
@@ -103,3 +103,16 @@ def test_emotion6_with_a_class_not_known(tmp_path):
     )
     with pytest.raises(UserError, match="unknown label.*boredom"):
         read_labels(path)
+
+
+def test_emotion6_style_file_of_flickr_photos(tmp_path):
+    path = tmp_path / "votes.txt"
+    path.write_text(
+        "[image_filename]\t[valence]\t[arousal]\t[prob. anger]\t[prob. fear]\n"
+        "53509656752.jpg\t3\t5\t0.2\t0.8\n"
+    )
+    labels = read_labels(path, classes=["anger", "fear"])
+    assert [(r.photo_id, r.label, r.votes_agree, r.votes_total) for r in labels.rows] == [
+        ("53509656752", "fear", 12, 15)
+    ]
+    assert not_flickr_ids(labels) == []
