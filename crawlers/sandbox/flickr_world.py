@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from emofuse.crawlers.sandbox import content
 from emofuse.schema import FLICKR_CLASSES
 
 FLICKR_API_HOST = "api.flickr.com"
@@ -76,20 +77,13 @@ _PLACES = ["the lake", "Lisbon", "the harbour", "grandma's house", "the old mill
 
 
 def make_title(label: str, rng: random.Random) -> str:
-    words = _WORDS.get(label, _FILLER)
-    count = rng.randint(2, 5)
-    return " ".join(
-        rng.choice(words) if rng.random() < 0.6 else rng.choice(_FILLER) for _ in range(count)
-    ).capitalize()
+    # content.make_text carries the emotion signal, noisily (see content.py)
+    return content.make_text(label, rng)
 
 
 def make_description(label: str, rng: random.Random, title: str) -> str:
     """An HTML description as Flickr stores it: markup, entities, sometimes a link."""
-    words = _WORDS.get(label, _FILLER)
-    sentence = " ".join(
-        rng.choice(words) if rng.random() < 0.4 else rng.choice(_FILLER)
-        for _ in range(rng.randint(6, 14))
-    )
+    sentence = content.make_text(label, rng)
     place = rng.choice(_PLACES).replace("'", "&#039;")
     html = f"{sentence.capitalize()} &amp; more, taken near {place}."
     if rng.random() < 0.5:
