@@ -142,33 +142,209 @@ def _run_stage(name: str, stage: Callable[[DemoContext], str], context: DemoCont
 
 # -- the stages -------------------------------------------------------------------------------
 
+# A subreddit that Reddit has banned, listed in the crawl on purpose: the crawl must report it
+# and go on with the others (r/gore itself was banned in 2019).
+BANNED_SUBREDDIT = ("morbidreality", "disgust")
+# Faults injected into the sandbox, so that the demo shows the crawlers surviving them.
+DEMO_FAULTS = (
+    ("host.i.redd.it", "status", {"status": 503, "times": 3}),
+    ("reddit.listing", "ratelimit", {"times": 1, "retry_after": 1}),
+    ("host.live.staticflickr.com", "status", {"status": 502, "times": 2}),
+)
+
 
 def _start_sandbox(context: DemoContext) -> str:
-    raise StageSkipped("the sandbox (issue 2) is not wired into the demo yet")
+    """Generate the world (Reddit and Flickr posts) and serve it on 127.0.0.1."""
+    from emofuse.crawlers.sandbox.flickr_api import register_flickr_routes
+    from emofuse.crawlers.sandbox.flickr_world import add_flickr_photos, write_label_file
+    from emofuse.crawlers.sandbox.hosts import register_host_routes
+    from emofuse.crawlers.sandbox.reddit_api import register_reddit_routes
+    from emofuse.crawlers.sandbox.server import SandboxServer
+    from emofuse.crawlers.sandbox.world import World
+    from emofuse.schema import FLICKR_CLASSES, REDDIT_DEFAULT_SUBREDDITS
+
+    subreddits = {**REDDIT_DEFAULT_SUBREDDITS, BANNED_SUBREDDIT[0]: BANNED_SUBREDDIT[1]}
+    world = World.generate(
+        seed=context.seed,
+        posts_per_subreddit=context.size,
+        subreddits=subreddits,
+        states={BANNED_SUBREDDIT[0]: "banned"},
+    )
+    add_flickr_photos(world, count=context.size * len(FLICKR_CLASSES))
+    server = SandboxServer(
+        world, register=[register_reddit_routes, register_host_routes, register_flickr_routes]
+    )
+    for route, kind, params in DEMO_FAULTS:
+        server.inject(route, kind, **params)
+    context.world, context.server = world, server.start()
+    sandbox_folder = context.data / "sandbox"
+    sandbox_folder.mkdir(parents=True, exist_ok=True)
+    context.flickr_labels = write_label_file(world, sandbox_folder / "flickr-labels.csv")
+    reddit_posts = sum(len(ids) for ids in world.by_subreddit.values())
+    return (
+        f"{reddit_posts} Reddit posts in {len(subreddits)} subreddits (r/{BANNED_SUBREDDIT[0]} "
+        f"banned), {len(world.flickr_photos)} Flickr photos, served on {server.url}"
+    )
 
 
 def _crawl_reddit(context: DemoContext) -> str:
-    raise StageSkipped("the Reddit crawler (issue 2) has not landed yet")
+    """``emofuse crawl reddit --min-upvotes 100`` through PRAW, against the sandbox."""
+    import praw
+
+    from emofuse.crawlers.reddit import RedditCrawler, RedditCrawlOptions
+    from emofuse.crawlers.reddit_report import print_summary
+    from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+    from emofuse.log import progress
+    from emofuse.schema import REDDIT_DEFAULT_SUBREDDITS
+
+    server = _need_server(context)
+    client_id, client_secret = next(iter(SANDBOX_CREDENTIALS.items()))
+    # PRAW's documented settings point it at the sandbox; nothing is patched.
+    reddit = praw.Reddit(
+        client_id=client_id,
+        client_secret=client_secret,
+        user_agent="emofuse demo (sandbox)",
+        check_for_updates=False,
+        check_for_async=False,
+        **server.praw_settings(),
+    )
+    options = RedditCrawlOptions(
+        subreddits={**REDDIT_DEFAULT_SUBREDDITS, BANNED_SUBREDDIT[0]: BANNED_SUBREDDIT[1]},
+        min_upvotes=100,
+        host_map=server.host_map(),
+        imgur_client_id="sandbox",
+        workers=8,
+    )
+    with progress() as bars:
+        report = RedditCrawler(reddit, context.data, options).run(progress=bars)
+    print_summary(report, context.data)
+    counts = _posts_by_status(context.data, "reddit")
+    context.facts["reddit_crawled"] = counts.get("ok", 0)
+    return _status_note(counts) + " (praw, --min-upvotes 100)"
 
 
 def _crawl_flickr(context: DemoContext) -> str:
-    raise StageSkipped("the Flickr crawler (issue 3) has not landed yet")
+    """``emofuse crawl flickr --labels FILE`` through flickrapi, against the sandbox."""
+    from emofuse.crawlers.flickr import (
+        FlickrCrawlOptions,
+        FlickrCredentials,
+        crawl_flickr,
+        sandbox_endpoints,
+    )
+    from emofuse.crawlers.flickr_cli import print_summary
+    from emofuse.crawlers.labels import read_labels
+    from emofuse.crawlers.sandbox.flickr_world import SANDBOX_FLICKR_KEY, SANDBOX_FLICKR_SECRET
+    from emofuse.log import progress
+
+    server = _need_server(context)
+    labels = read_labels(context.flickr_labels)
+    rest_url, host_map = sandbox_endpoints(server.url)
+    credentials = FlickrCredentials(SANDBOX_FLICKR_KEY, SANDBOX_FLICKR_SECRET, "sandbox")
+    # The real API allows 3,600 calls an hour; the sandbox has no such limit.
+    options = FlickrCrawlOptions(workers=8, calls_per_hour=1e9, host_map=host_map)
+    with progress() as bars:
+        summary = crawl_flickr(
+            labels, context.data, credentials, rest_url=rest_url, options=options, progress=bars
+        )
+    print_summary(summary)
+    counts = _posts_by_status(context.data, "flickr")
+    context.facts["flickr_crawled"] = counts.get("ok", 0)
+    return _status_note(counts) + " (flickrapi)"
 
 
 def _curate(context: DemoContext) -> str:
-    raise StageSkipped("curation (issue 4) has not landed yet")
+    """``emofuse curate --split``: one dataset per crawl store."""
+    from emofuse.curation.cli import report_table, stats_table
+    from emofuse.curation.curate import CurateOptions, curate
+
+    results = curate(context.data, None, None, CurateOptions(), show_progress=True)
+    notes = []
+    for result in results:
+        console.print(report_table(result.report))
+        console.print(stats_table(result.stats))
+        context.curated.append(result.folder)
+        splits = result.posts["split"].value_counts()
+        notes.append(
+            f"{result.name}: {len(result.posts)} posts "
+            f"({'/'.join(str(int(splits.get(s, 0))) for s in ('train', 'validation', 'test'))})"
+        )
+    return "; ".join(notes) + " train/validation/test"
 
 
 def _benchmark(context: DemoContext) -> str:
-    raise StageSkipped("the benchmark (issue 5) has not landed yet")
+    """``emofuse benchmark run --all --extractor color_stats --seeds N``."""
+    from emofuse.benchmark.run import RunOptions, run_benchmark
+
+    if not context.curated:
+        raise StageSkipped("no curated dataset to benchmark")
+    options = RunOptions(
+        data_dir=context.data,
+        seeds=context.seeds,
+        extractor="color_stats",
+        device="auto",
+        n_boot=1000,
+        run_id="demo",
+    )
+    context.run_dir = run_benchmark(options)
+    report = context.run_dir / "report.html"
+    context.report = report if report.is_file() else None
+    return (
+        f"6 models x {context.seeds} seeds x {len(context.curated)} datasets -> {context.run_dir}"
+    )
 
 
 def _report(context: DemoContext) -> str:
-    raise StageSkipped("the report (issue 6) has not landed yet")
+    """report.html, written by the benchmark run (``emofuse benchmark report RUN`` redoes it)."""
+    if context.run_dir is None:
+        raise StageSkipped("no benchmark run to report on")
+    if context.report is None:
+        from emofuse.benchmark.report import build_report
+
+        context.report = build_report(context.run_dir)
+    size_kb = context.report.stat().st_size / 1024
+    return f"{context.report} ({size_kb:.0f} KB)"
 
 
 def _release(context: DemoContext) -> str:
-    raise StageSkipped("the release (issue 6) has not landed yet")
+    """``emofuse release`` of each curated dataset (Parquet with image bytes, card, Croissant)."""
+    from emofuse.curation.release import build_release
+    from emofuse.log import progress
+    from emofuse.paths import release_dir
+
+    if not context.curated:
+        raise StageSkipped("no curated dataset to release")
+    notes = []
+    with progress() as bars:
+        for curated in context.curated:
+            out = release_dir(context.data, curated.name)
+            summary = build_release(curated, out, data=context.data, progress=bars)
+            context.releases.append(out)
+            notes.append(f"{curated.name}: {summary.posts} posts, {summary.images} images")
+    return "; ".join(notes) + f" in {release_dir(context.data)}"
+
+
+def _need_server(context: DemoContext) -> Any:
+    if context.server is None:
+        raise StageSkipped("the sandbox did not start")
+    return context.server
+
+
+def _posts_by_status(data: Path, source: str) -> dict[str, int]:
+    """Posts of a crawl store per status (ok, skipped, gone, failed, pending)."""
+    from emofuse.crawlers.store import CrawlStore
+    from emofuse.paths import store_path
+
+    store = CrawlStore(store_path(data, source), create=False)
+    try:
+        rows = store.conn.execute("SELECT status, COUNT(*) FROM posts GROUP BY status")
+        return {status: count for status, count in rows}
+    finally:
+        store.close()
+
+
+def _status_note(counts: dict[str, int]) -> str:
+    order = ("ok", "skipped", "gone", "failed", "pending")
+    return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
 
 
 STAGES: list[tuple[str, Callable[[DemoContext], str]]] = [
