@@ -237,7 +237,8 @@ def accuracy_chart(name: str, dataset: dict[str, Any], path: Path) -> str:
         axis.scatter(
             paper_x, paper_y, marker="D", color="black", s=18, zorder=3, label="paper (Table 4)"
         )
-    axis.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    # outside the axes, on the right: inside it would hide the bars of the last models
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     axis.set_xticks(x, [m.replace("_", " ") for m in models], fontsize=9)
     axis.set_ylim(0, 1.0)
     axis.set_ylabel("test accuracy")

@@ -991,6 +991,9 @@ def build_release(
                     for label in dataset.classes
                 }
                 summary.left_out_without_image += left_out
+                summary.images -= int(split_posts["images"].map(len).sum()) - (
+                    len(files) - 1  # the JPEGs written: one a post, metadata.csv aside
+                )
                 summary.files += files
                 data_files[split] = f"data/{split}/*"
 
