@@ -178,3 +178,34 @@ def test_cli_no_images_on_real_release(shared_data, tmp_path, no_network, capsys
         main(["crawl", "rehydrate", "--from", str(tmp_path / "missing"), "--no-images"])
     assert exit_info.value.code == 2
     assert "release not found" in capsys.readouterr().err
+
+
+def test_real_release_round_trip_through_curate_and_release(shared_data, tmp_path, capsys):
+    """The paper's release -> text-only store -> curate -> `emofuse release` (Parquet) ->
+    rehydrate --no-images: the same posts, labels, titles, ranks and splits come back."""
+    from emofuse.cli import main
+
+    def run(*args):
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        assert exit_info.value.code == 0, capsys.readouterr().err[-2000:]
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    run("crawl", "rehydrate", "--from", str(shared_data / "emoclassifier-reddit"), "--no-images",
+        "--data", str(first))  # fmt: skip
+    run("curate", "--split", "--keep-text-only", "--data", str(first))
+    release = tmp_path / "release"
+    run("release", "--name", "reddit", "--out", str(release), "--data", str(first))
+    summary = rehydrate(release, second, images=False)
+    assert summary.format == "emofuse" and summary.imported == 3267
+
+    curated = pd.read_parquet(first / "curated" / "reddit" / "posts.parquet")
+    back, _ = read_store(store_path(second, "reddit"))
+    back = back.set_index("post_id").loc[curated.post_id]
+    assert list(back.label) == list(curated.label)
+    assert list(back.title) == list(curated.title)
+    assert list(back["rank"]) == list(curated["rank"])
+    splits = [json.loads(extra)["published_split"] for extra in back.extra]
+    assert splits == list(curated.split)
+    assert pd.Series(splits).value_counts().to_dict() == {
+        "train": 2617, "validation": 325, "test": 325}  # fmt: skip

@@ -201,3 +201,34 @@ def test_cli_online_and_missing_credentials(world_server, tmp_path, monkeypatch,
     assert "requested=6" in out.out and "pending=0" in out.out
     assert CLIENT_SECRET not in out.out + out.err
     assert CLIENT_SECRET.encode() not in store_path(data, "reddit").read_bytes()
+
+
+def test_flickr_photos_of_a_release_keep_their_published_text(world_server, tmp_path):
+    import pandas as pd
+
+    world = world_server.world
+    photos = {p: r for p, r in world.flickr_photos.items() if r["case"] == "ok"}
+    shards = tmp_path / "release" / "data"
+    shards.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "post_id": [f"flickr:{p}" for p in photos],
+            "label": [r["label"] for r in photos.values()],
+            "title": [f"Published {n}" for n in range(len(photos))],
+            "body": ["as published" for _ in photos],
+            "votes_agree": [r["votes_agree"] for r in photos.values()],
+            "votes_total": [r["votes_total"] for r in photos.values()],
+        }
+    ).to_parquet(shards / "test-00000-of-00001.parquet")
+    data = tmp_path / "data"
+    rehydrate(tmp_path / "release", data, images=False)  # text first, then online
+    summary = rehydrate(tmp_path / "release", data, online=online(world_server))
+    assert summary.fetched == len(photos) and not summary.gone
+    with CrawlStore(store_path(data, "flickr")) as store:
+        for n, (photo_id, record) in enumerate(photos.items()):
+            post = store.post(f"flickr:{photo_id}")
+            assert post["status"] == "ok" and post["title"] == f"Published {n}"
+            assert post["body"] == "as published"
+            assert post["extra"]["current_title"] == record["title"]
+            assert post["extra"]["published_split"] == "test"
+            assert len(store.images(post["post_id"], status="ok")) == 1
