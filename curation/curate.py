@@ -58,6 +58,7 @@ class CurateOptions:
     classes: list[str] | None = None
     language_detector: str = "hybrid"
     workers: int = 0
+    language_cache: bool = True  # one decision per distinct text
 
 
 @dataclass
@@ -252,19 +253,21 @@ def curate_posts(
     ]
     drop("agreement", posts["_agreement"] & ~pd.Series(agree, index=posts.index, dtype=bool))
 
+    words = posts["text"].map(count_words)
+    drop("length", posts["_length"] & (words < options.min_words))
+
     need_language = posts.index[posts["_language"]]
     english = pd.Series(True, index=posts.index)
     if len(need_language):
-        detector = EnglishDetector(options.language_detector, workers=options.workers)
+        detector = EnglishDetector(
+            options.language_detector, workers=options.workers, cache=options.language_cache
+        )
         texts = [clean_text(t) for t in posts.loc[need_language, "text"]]
         task = progress.add_task(f"English? ({len(texts)} texts)", total=None) if progress else None
         english.loc[need_language] = detector.detect_many(texts)
         if progress:
             progress.update(task, total=len(texts), completed=len(texts))
     drop("language", ~english)
-
-    words = posts["text"].map(count_words)
-    drop("length", posts["_length"] & (words < options.min_words))
 
     posts["images"] = [images.get(post_id, []) for post_id in posts["post_id"]]
     if not options.keep_text_only:
@@ -483,7 +486,9 @@ def curate(
             "created_by": f"emofuse {__version__}",
             "options": {
                 **asdict(options),
-                "workers": None,  # how fast, not what: kept out so reruns match
+                # how fast, not what: kept out so that runs with other settings match
+                "workers": None,
+                "language_cache": None,
             },
         }
         write_dataset(folder, posts, report, stats, meta)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from emofuse.schema import strip_html
 
-# Report keys, in the order the rules run. Crawl statuses come first as "status:<status>".
-RULE_ORDER = ("class", "agreement", "language", "length", "no_image", "duplicate")
+# Report keys, in the order the rules run (cheap ones first: language detection only sees
+# posts that passed the others). Crawl statuses come first as "status:<status>".
+RULE_ORDER = ("class", "agreement", "length", "language", "no_image", "duplicate")
 
 # The paper filtered Flickr posts only (English, more than 5 words, majority agreement); it
 # applied no language or length rule to Reddit titles. Any source not listed gets REDDIT-like

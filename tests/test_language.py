@@ -9,7 +9,12 @@ import csv
 
 import pytest
 
-from emofuse.curation.language import EnglishDetector, english_word_share
+from emofuse.curation.language import (
+    EnglishDetector,
+    english_word_share,
+    langdetect_backend,
+    langdetect_probabilities,
+)
 
 NON_ENGLISH = {
     "de": [
@@ -218,3 +223,10 @@ def test_vocabulary_excludes_words_more_frequent_in_other_languages():
     assert english_word_share("the house is on fire") == 1.0
     assert english_word_share("ist das nicht ein Tier") < 0.5
     assert english_word_share("") == 0.0
+
+
+def test_rust_backend_gives_langdetect_probabilities_bit_for_bit(shared_data):
+    assert langdetect_backend() == "rust"  # langdetect-rs is a dependency: the fast path is on
+    titles = real_titles(shared_data)[::3] + [s for ss in NON_ENGLISH.values() for s in ss]
+    for title in titles:
+        assert langdetect_probabilities(title, "rust") == langdetect_probabilities(title, "python")
