@@ -265,11 +265,20 @@ def check_images_on_disk(dataset: CuratedDataset, posts: pd.DataFrame) -> int:
 def check_out_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file", "choose a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise UserError(
-            f"output folder {out} is not empty",
-            "choose another --out, or pass --force to replace it",
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise UserError(
+                f"output folder {out} is not empty",
+                "choose another --out, or pass --force to replace it",
+            )
+        # --force replaces an earlier release, never an arbitrary folder (a typo in --out
+        # must not delete someone's files)
+        if not (out / "release.json").is_file():
+            raise UserError(
+                f"output folder {out} is not empty and is not an emofuse release, so --force "
+                "will not replace it",
+                "choose another --out, or empty that folder yourself",
+            )
 
 
 def known_salts(data: Path) -> list[bytes]:
@@ -945,6 +954,9 @@ def build_release(
     features = release_features(dataset.classes, kind)
 
     # 2. build in a temporary folder beside --out, rename at the end
+    first_created = next(  # the outermost folder this release creates, removed on failure
+        (p for p in reversed(out.parents) if not p.exists()), None
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -1043,5 +1055,7 @@ def build_release(
             shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
+        if first_created is not None:
+            shutil.rmtree(first_created, ignore_errors=True)
         raise
     return summary

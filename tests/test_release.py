@@ -300,8 +300,15 @@ def test_non_empty_out_needs_force_and_force_replaces(data_dir, tmp_path, capsys
     assert "not empty" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["precious.txt"]
 
+    # --force replaces an earlier release, not a folder of something else
+    assert run_cli(["release", "--curated", str(curated), "--out", str(out), "--force"]) == 2
+    assert "not an emofuse release" in capsys.readouterr().err.replace("\n", " ")
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+
+    (out / "precious.txt").unlink()
+    assert run_cli(["release", "--curated", str(curated), "--out", str(out), "--ids-only"]) == 0
     assert run_cli(["release", "--curated", str(curated), "--out", str(out), "--force"]) == 0
-    assert not (out / "precious.txt").exists()
+    assert json.loads((out / "release.json").read_text())["format"] == "parquet"
     assert (out / "README.md").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emofuse-data", "release"]
 
@@ -323,6 +330,10 @@ def test_salt_in_a_post_stops_the_release(data_dir, tmp_path, monkeypatch, kept_
         build_release(curated, out)
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emofuse-data"]
+    # default --out under <data>/release/: not even the release/ folder is left behind
+    with pytest.raises(UserError, match="salt"):
+        build_release(curated, data_dir / "release" / "tiny")
+    assert not (data_dir / "release").exists()
 
 
 def test_missing_image_file_is_refused(data_dir, tmp_path):
