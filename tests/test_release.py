@@ -140,7 +140,7 @@ def test_parquet_release_loads_with_datasets(data_dir, tmp_path, hf_offline, mon
     assert manifest["splits"]["train"]["num_rows"] == ds["train"].num_rows
 
 
-def test_croissant_is_valid_and_reads_the_records(data_dir, tmp_path):
+def test_croissant_is_valid_and_reads_the_records(data_dir, tmp_path, hf_offline):
     import mlcroissant as mlc
 
     curated = make_drawn_curated(data_dir, per_class=6)
@@ -159,6 +159,9 @@ def test_croissant_is_valid_and_reads_the_records(data_dir, tmp_path):
         assert ids == sorted(posts.loc[posts["split"] == split, "post_id"])
         with_image = [r for r in records if r[f"{split}/image"] is not None]
         assert with_image and all(r[f"{split}/image"].size[0] > 0 for r in with_image)
+    # the shards load as one split with datasets too
+    ds = load(out)
+    assert {split: ds[split].num_rows for split in ds} == posts["split"].value_counts().to_dict()
 
 
 def test_imagefolder_release_of_real_emotion6_photos(data_dir, tmp_path, shared_data, hf_offline):
