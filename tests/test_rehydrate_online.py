@@ -232,3 +232,64 @@ def test_flickr_photos_of_a_release_keep_their_published_text(world_server, tmp_
             assert post["extra"]["current_title"] == record["title"]
             assert post["extra"]["published_split"] == "test"
             assert len(store.images(post["post_id"], status="ok")) == 1
+
+
+def test_kill_and_resume_real_process(world_server, tmp_path):
+    """SIGKILL a real rehydration mid-run, twice; the rerun ends with every post as the world
+    says, no post or image row duplicated, no half-written image."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    world = world_server.world
+    ids = sorted(world.expected)
+    release = tmp_path / "ids.csv"
+    write_ids_only(release, [(f"reddit:{i}", "joy", 1) for i in ids])
+    world_server.inject("host.*", "latency", seconds=0.05)
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "praw_client_id": CLIENT_ID,
+        "praw_client_secret": CLIENT_SECRET,
+        "praw_user_agent": "emofuse-tests",
+        "praw_oauth_url": world_server.url,
+        "praw_reddit_url": world_server.url,
+        "EMOFUSE_HOST_MAP": json.dumps(world_server.host_map()),
+        "IMGUR_CLIENT_ID": "sandbox",
+        "EMOFUSE_SALT": "test-salt",
+    }
+    command = [sys.executable, "-m", "emofuse.cli", "crawl", "rehydrate", "--from", str(release),
+               "--data", str(data), "--workers", "2", "--backoff", "0.01"]  # fmt: skip
+    stored_at_kill = []
+    for delay in (2.5, 2.0):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if store_path(data, "reddit").exists():
+            with CrawlStore(store_path(data, "reddit")) as store:
+                stored_at_kill.append(len(store.images(status="ok")))
+    final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert "pending=0" in final.stdout
+    expected_images = sum(world.expected[i].images for i in ids)
+    print("images stored at each kill:", stored_at_kill, "of", expected_images)
+    assert stored_at_kill and stored_at_kill[-1] < expected_images  # killed mid-run
+    with CrawlStore(store_path(data, "reddit")) as store:
+        assert store.count_posts() == len(ids)
+        for native in ids:
+            post, expected = store.post(f"reddit:{native}"), world.expected[native]
+            rows = store.images(post["post_id"])
+            assert len({row["idx"] for row in rows}) == len(rows)
+            if expected.status == "ok":
+                assert post["status"] == "ok", (native, post["reason"])
+                ok = [row for row in rows if row["status"] == "ok"]
+                assert len(ok) == expected.images
+                for row in ok:
+                    assert (data / row["path"]).read_bytes()[:3] == b"\xff\xd8\xff"
+            else:
+                assert post["status"] == "skipped"
+    assert not list((data / "raw" / "reddit" / "images").rglob("*.tmp"))
