@@ -571,6 +571,20 @@ def _markdown_table(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _without_local_paths(value: Any) -> Any:
+    """Options and reports as shown in the card: absolute paths cut to their last part (a
+    local path is meaningless elsewhere and may hold a user name)."""
+    if isinstance(value, dict):
+        return {key: _without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_local_paths(item) for item in value]
+    if isinstance(value, str) and (
+        value.startswith(("/", "~")) or re.match(r"^[A-Za-z]:\\", value)
+    ):
+        return f".../{Path(value).name}"
+    return value
+
+
 def _is_counts(value: Any) -> bool:
     return (
         isinstance(value, dict)
@@ -609,7 +623,8 @@ def _filter_report_md(report: dict[str, Any]) -> str:
             )
         )
     if others:
-        parts.append("```json\n" + json.dumps(others, indent=2, default=str)[:4000] + "\n```")
+        shown = json.dumps(_without_local_paths(others), indent=2, default=str)[:4000]
+        parts.append("```json\n" + shown + "\n```")
     return "\n\n".join(parts)
 
 
@@ -639,6 +654,8 @@ def dataset_card(
     )
     counts = _markdown_table(["class", *SPLITS, "total"], counts_rows)
     sources = ", ".join(dataset.sources)
+    # never the local path: it is meaningless elsewhere and may hold a user name
+    where = f"path/to/{summary.out.name}"
     n_with_image = int(summary.posts_with_image)
     terms = "\n".join(f"- **{s}**: {SOURCE_TERMS[s]}" for s in dataset.sources if s in SOURCE_TERMS)
     options = dataset.info.get("options") or {}
@@ -646,13 +663,13 @@ def dataset_card(
         what = (
             "This is an **ids-only** release: ids, labels, ranks and splits, with no titles, "
             "texts, images or links. Rebuild the content from the sources with:\n\n"
-            f"```bash\n{REHYDRATE_COMMAND.replace('DIR', str(summary.out))}\n```\n\n"
+            f"```bash\n{REHYDRATE_COMMAND.replace('DIR', where)}\n```\n\n"
             "Posts deleted at the source since the release cannot be fetched back; that is by "
             "design (their authors withdrew them)."
         )
         loading = (
             "```python\nfrom datasets import load_dataset\n"
-            f'ids = load_dataset("{summary.out}")  # post_id, label, rank, split, ...\n```'
+            f'ids = load_dataset("{where}")  # post_id, label, rank, split, ...\n```'
         )
     else:
         what = (
@@ -673,7 +690,7 @@ def dataset_card(
         )
         loading = (
             "```python\nfrom datasets import load_dataset\n"
-            f'ds = load_dataset("{summary.out}")\n'
+            f'ds = load_dataset("{where}")\n'
             'ds["train"][0]["image"]  # a PIL image\n'
             'ds["train"].features["label"].names\n```'
         )
@@ -738,7 +755,7 @@ labels nothing itself.
 Options of the curation run:
 
 ```json
-{json.dumps(options, indent=2, default=str)}
+{json.dumps(_without_local_paths(options), indent=2, default=str)}
 ```
 
 {_demote_headings(dataset.stats_md)}

@@ -80,7 +80,7 @@ def write_curated(data: Path, name: str, posts: list[dict], classes: list[str]) 
                 "classes": classes,
                 "data_dir": str(data),
                 "created_by": "tests",
-                "options": {"min_words": 6, "split": True},
+                "options": {"min_words": 6, "split": True, "language_cache": str(data / "lc")},
             }
         )
     )
