@@ -16,6 +16,7 @@ Images are records with random pHashes, 3% planted re-posts (exact) and 2% near 
 (a few bits flipped), so the duplicate search does real work.
 
     .venv/bin/python benchmarks/curate.py              # 100,000 posts
+    .venv/bin/python benchmarks/curate.py --python-baseline  # + pure-Python langdetect
     .venv/bin/python benchmarks/curate.py --posts 5000 # a quick look
     .venv/bin/python benchmarks/curate.py --titles ../shared/data/emoclassifier-reddit
                                  # the English detectors on the paper's real titles
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from emofuse.crawlers.store import CrawlStore
 from emofuse.curation.curate import CurateOptions, curate
+from emofuse.curation.language import EnglishDetector
 from emofuse.schema import FLICKR_CLASSES
 
 
@@ -130,7 +132,7 @@ def measure_titles(release: Path) -> None:
     """Share of the real titles each detector calls English, and the time per title."""
     import csv
 
-    from emofuse.curation.language import EnglishDetector, english_vocabulary
+    from emofuse.curation.language import english_vocabulary
 
     titles = []
     for path in sorted(release.glob("processed_*.csv")):
@@ -148,12 +150,50 @@ def measure_titles(release: Path) -> None:
         )
 
 
+def language_stage(data: Path, workers: int, python_baseline: bool) -> None:
+    """The English rule alone on the texts that reach it, timed per configuration."""
+    from emofuse.crawlers.store import read_store
+    from emofuse.curation.filters import clean_text, count_words, passes_agreement
+    from emofuse.curation.language import english_vocabulary
+    from emofuse.schema import post_text
+
+    posts, _ = read_store(data / "raw" / "flickr" / "crawl.sqlite")
+    texts = []
+    for title, body, agree, total in zip(
+        posts["title"], posts["body"], posts["votes_agree"], posts["votes_total"], strict=True
+    ):
+        text = post_text(title, body)
+        if passes_agreement(agree, total, None) and count_words(text) >= 6:
+            texts.append(clean_text(text))
+    english_vocabulary()  # built once per process, before the clocks start
+    runs = [("langdetect-rs, 1 process, no cache", 1, False, "rust")]
+    runs.append((f"langdetect-rs, {workers} processes, cache", workers, True, "rust"))
+    if python_baseline:
+        runs.insert(0, ("langdetect (Python), 1 process, no cache", 1, False, "python"))
+    print(f"English rule alone: {len(texts):,} texts, {len(set(texts)):,} distinct")
+    times, answers = {}, {}
+    for label, count, cache, backend in runs:
+        detector = EnglishDetector(workers=count, cache=cache, backend=backend)
+        start = time.perf_counter()
+        answers[label] = detector.detect_many(texts)
+        times[label] = time.perf_counter() - start
+    slowest = max(times.values())
+    for label, seconds in times.items():
+        print(f"  {label:42s} {seconds:7.1f} s   {slowest / seconds:5.1f}x")
+    print(f"  same answers: {len({tuple(a) for a in answers.values()}) == 1}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="parallel run's processes")
     parser.add_argument(
         "--titles", type=Path, help="measure the detectors on a release's titles instead"
+    )
+    parser.add_argument(
+        "--python-baseline",
+        action="store_true",
+        help="also time pure-Python langdetect on the language stage (slow)",
     )
     args = parser.parse_args(argv)
     if args.titles:
@@ -164,15 +204,20 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         build_store(data, args.posts)
         print(f"built a store of {args.posts:,} posts in {time.perf_counter() - start:.1f} s")
+        # one-time loads (English vocabulary ~2 s, langdetect profiles) before any clock starts
+        EnglishDetector().is_english("warm up the detector")
         baseline, first = timed_run(data, workers=1, cache=False)
         parallel, second = timed_run(data, workers=args.workers, cache=True)
+        language_stage(data, args.workers, args.python_baseline)
     report = first["report"]
     removed = {rule: sum(c.values()) for rule, c in report["removed"].items() if sum(c.values())}
     print(f"kept {sum(report['kept'].values()):,} posts; removed {json.dumps(removed)}")
     print(f"images: {json.dumps(report['images'])}")
-    print(f"baseline (1 process, no cache):        {baseline:7.1f} s")
-    print(f"parallel ({args.workers} processes, cache by hash): {parallel:7.1f} s")
-    print(f"speed-up: {baseline / parallel:.2f}x   same bytes: {first['files'] == second['files']}")
+    print("whole curate (read, filters, duplicates, split, write):")
+    print(f"  baseline (1 process, no cache):        {baseline:7.1f} s")
+    print(f"  parallel ({args.workers} processes, cache by hash): {parallel:7.1f} s")
+    same = first["files"] == second["files"]
+    print(f"  speed-up: {baseline / parallel:.2f}x   same bytes: {same}")
     return 0 if first["files"] == second["files"] else 1
 
 
