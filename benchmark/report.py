@@ -141,6 +141,29 @@ def table2_html(run_dir: Path, dataset: str, posts: Any) -> tuple[list[str], lis
     return headers, rows
 
 
+def with_paper_table2(
+    headers: list[str], rows: list[list[str]], paper_dataset: str | None
+) -> tuple[list[str], list[list[str]]]:
+    """Table 2 with the paper's posts per emotion beside ours, when there is a counterpart."""
+    from emofuse.benchmark.paper import PAPER_TABLE2, PAPER_TABLE2_TOTALS
+
+    if not paper_dataset or paper_dataset not in PAPER_TABLE2 or "emotion" not in headers:
+        return headers, rows
+    counts = PAPER_TABLE2[paper_dataset]
+    at = headers.index("emotion")
+    extended = []
+    for row in rows:
+        emotion = row[at]
+        if emotion in counts:
+            theirs = str(counts[emotion])
+        elif emotion.lower() == "total":
+            theirs = str(PAPER_TABLE2_TOTALS[paper_dataset])
+        else:
+            theirs = "–"
+        extended.append([*row, theirs])
+    return [*headers, "paper #posts"], extended
+
+
 def mcnemar_rows(dataset: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for test in dataset.get("mcnemar") or []:
@@ -509,7 +532,9 @@ def build_report(run_dir: Path, examples: int = DEFAULT_EXAMPLES) -> Path:
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
         t4_headers, t4_rows = table4_rows(metrics, name)
         t5_headers, t5_rows = table5_rows(metrics, name)
-        t2_headers, t2_rows = table2_html(run_dir, name, posts)
+        t2_headers, t2_rows = with_paper_table2(
+            *table2_html(run_dir, name, posts), dataset.get("paper_dataset")
+        )
         sections.append(
             {
                 "name": name,

@@ -125,6 +125,7 @@ def test_report_renders_with_tables_plots_and_panels(run_dir: Path, tmp_path: Pa
     for test in metrics["datasets"]["emotion6"]["mcnemar"][:3]:
         assert f"{test['p_holm']:.3g}" in dom
     assert "86.92" in dom  # the paper's common space accuracy on reddit, for reference
+    assert "paper #posts" in dom and '<td class="num">1119</td>' in dom  # its Table 2 (joy)
     # the text-only test post is shown as classified from its text alone
     assert "reddit:jo0000" in dom and "text only</span>" in dom
     assert "ground truth" in dom and "common space – image only" in dom
