@@ -238,10 +238,10 @@ def test_kill_and_resume_real_process(world_server, tmp_path):
     """SIGKILL a real rehydration mid-run, twice; the rerun ends with every post as the world
     says, no post or image row duplicated, no half-written image."""
     import os
-    import signal
     import subprocess
     import sys
-    import time
+
+    from test_flickr_crawl import kill_when
 
     world = world_server.world
     ids = sorted(world.expected)
@@ -262,22 +262,19 @@ def test_kill_and_resume_real_process(world_server, tmp_path):
     }
     command = [sys.executable, "-m", "emofuse.cli", "crawl", "rehydrate", "--from", str(release),
                "--data", str(data), "--workers", "2", "--backoff", "0.01"]  # fmt: skip
+    stored = "SELECT COUNT(*) FROM images WHERE status = 'ok'"
     stored_at_kill = []
-    for delay in (2.5, 2.0):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        if store_path(data, "reddit").exists():
-            with CrawlStore(store_path(data, "reddit")) as store:
-                stored_at_kill.append(len(store.images(status="ok")))
+    for at_least in (5, 40):  # of 133 images: one kill early, one deep in the downloads
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        stored_at_kill.append(kill_when(process, store_path(data, "reddit"), stored, at_least))
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr[-2000:]
     assert "pending=0" in final.stdout
     expected_images = sum(world.expected[i].images for i in ids)
-    print("images stored at each kill:", stored_at_kill, "of", expected_images)
-    assert stored_at_kill and stored_at_kill[-1] < expected_images  # killed mid-run
+    assert expected_images == 133
+    assert 5 <= stored_at_kill[0] and stored_at_kill[-1] < expected_images, stored_at_kill
     with CrawlStore(store_path(data, "reddit")) as store:
         assert store.count_posts() == len(ids)
         for native in ids:
