@@ -268,8 +268,9 @@ class RedditCrawler:
                 console.print(f"[yellow]warning:[/] r/{report.name} is NSFW: skipped (--nsfw skip)")
                 return False
             return True
+        why = "" if report.detail == report.state else f" ({report.detail})"
         console.print(
-            f"[yellow]warning:[/] r/{report.name} is {report.state} ({report.detail}): skipped, "
+            f"[yellow]warning:[/] r/{report.name} is {report.state}{why}: skipped, "
             "the crawl goes on with the others"
         )
         return False
@@ -338,14 +339,14 @@ class RedditCrawler:
         assert self.store is not None
         score = int(data.get("score") or 0)
         if score < self.options.min_upvotes:
-            report.skipped_run["below_min_upvotes"] += 1
+            report.skipped_run["below min upvotes"] += 1
             return True
         if data.get("over_18") and self.options.nsfw == "skip":
             report.skipped_run["nsfw"] += 1
             return False
         post_id = f"{SOURCE}:{data['id']}"
         if self.store.has_post(post_id):
-            report.skipped_run["already_stored"] += 1
+            report.skipped_run["listed again"] += 1
             return False
         found = classify(data)
         extra = {

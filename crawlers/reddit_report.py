@@ -38,7 +38,7 @@ def subreddit_counts(store: CrawlStore, community: str) -> dict[str, Any]:
         (community,),
     ).fetchone()[0]
     if gallery_items:
-        skipped["gallery items failed/unprocessed"] += gallery_items
+        skipped["gallery items"] += gallery_items
     fallback = conn.execute(
         "SELECT COUNT(*) FROM images i JOIN posts p USING (post_id) "
         "WHERE p.community=? AND i.status='ok' AND i.reason LIKE 'preview_fallback:%'",
@@ -54,30 +54,28 @@ def subreddit_counts(store: CrawlStore, community: str) -> dict[str, Any]:
 
 
 def print_summary(report: Any, data_dir: Path) -> None:
+    # posts / image posts / images: what the store holds (all runs); "listed now": this run
     table = Table(title=f"Reddit crawl: {store_path(data_dir, 'reddit')}")
     for column in (
         "subreddit",
-        "label",
         "state",
         "listed now",
-        "posts stored",
-        "image posts kept",
-        "images stored",
-        "preview fallbacks",
-        "skipped by reason",
+        "posts",
+        "image posts",
+        "images",
+        "from preview",
+        "skipped (reason count)",
     ):
-        table.add_column(column, overflow="fold")
+        numeric = column not in ("subreddit", "state", "skipped (reason count)")
+        table.add_column(column, overflow="fold", justify="right" if numeric else "left")
     with CrawlStore(store_path(data_dir, "reddit"), source="reddit") as store:
         for sub in report.subreddits:
             counts = subreddit_counts(store, sub.name)
             reasons = counts["skipped"] + sub.skipped_run
-            text = ", ".join(f"{name} {n}" for name, n in sorted(reasons.items())) or "-"
-            state = (
-                sub.state if not sub.detail or sub.state == "ok" else f"{sub.state}: {sub.detail}"
-            )
+            text = ", ".join(f"{name} {n}" for name, n in reasons.most_common()) or "-"
+            state = sub.state if sub.detail in ("", sub.state) else f"{sub.state}: {sub.detail}"
             table.add_row(
-                f"r/{sub.name}",
-                sub.label,
+                f"r/{sub.name} ({sub.label})",
                 state,
                 str(sub.listed),
                 str(counts["posts"]),

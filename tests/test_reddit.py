@@ -63,7 +63,7 @@ def test_crawl_stores_every_kind_as_the_world_says(make_sandbox, data_dir, monke
     text = output.out + output.err
     assert code == 0, text
     assert "r/gore is banned" in text and "r/rage is private" in text
-    assert "image posts kept" in text  # the summary table
+    assert "image posts" in text and "from preview" in text  # the summary table
     world = server.world
     store = CrawlStore(store_path(data_dir, "reddit"))
     for subreddit, label in (("happy", "joy"), ("creepy", "fear")):
