@@ -80,8 +80,10 @@ class Elements(HTMLParser):
             self.images.append(attributes.get("src") or "")
 
 
-@pytest.fixture
-def run_dir(data_dir: Path, shared_data: Path) -> Path:
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """One run folder shared by the tests that only read it and rebuild its report."""
+    data_dir = tmp_path_factory.mktemp("report") / "data"
     # the reddit-like set has a text-only post among its test posts (the top-ranked joy post)
     reddit = make_drawn_curated(data_dir, name="reddit", per_class=30, text_only_rank=0)
     emotion6 = make_emotion6_curated(data_dir, shared_data, per_class=20)
