@@ -561,7 +561,7 @@ def _yaml_header(
     }
     if license_id == "other":
         header["license_name"] = "source-terms"
-        header["license_link"] = "LICENSE"  # not shipped: the card's Distribution section
+        header["license_link"] = "LICENSE"  # written beside the card: the sources' terms
     return "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n"
 
 
@@ -913,6 +913,18 @@ def croissant_metadata(
     return metadata.to_json()
 
 
+def license_text(sources: list[str]) -> str:
+    """LICENSE of a release under the sources' own terms (``--license other``)."""
+    terms = "\n\n".join(
+        f"{source}: {SOURCE_TERMS[source]}" for source in sources if source in SOURCE_TERMS
+    )
+    return (
+        "This dataset is released under the terms of the sources its posts come from; the\n"
+        "posts, texts and images remain the property of their authors. Those terms are:\n\n"
+        f"{terms}\n\nThe ids, labels, ranks and splits were made with emofuse (MIT licence).\n"
+    )
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -1035,6 +1047,8 @@ def build_release(
         }
         card = dataset_card(dataset, summary, features, license_id, data_files, split_bytes)
         (temp / "README.md").write_text(card)
+        if license_id == DEFAULT_LICENSE:
+            (temp / "LICENSE").write_text(license_text(dataset.sources))
         croissant = croissant_metadata(summary, dataset, license_id, checksums)
         (temp / "croissant.json").write_text(json.dumps(croissant, indent=2, default=str))
         manifest = {

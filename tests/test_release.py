@@ -107,7 +107,7 @@ def test_parquet_release_loads_with_datasets(data_dir, tmp_path, hf_offline, mon
     assert not first["path"].startswith("/") and "raw/" not in first["path"]
 
     header = card_header(out)
-    assert header["license"] == "cc-by-4.0"
+    assert header["license"] == "cc-by-4.0" and not (out / "LICENSE").exists()
     assert set(header["task_categories"]) == {"image-classification", "text-classification"}
     assert header["size_categories"] == ["n<1K"]
     assert {f["split"] for f in header["configs"][0]["data_files"]} == set(ds)
@@ -196,6 +196,13 @@ def test_imagefolder_release_of_real_emotion6_photos(data_dir, tmp_path, shared_
     assert b"flickr.com/photo.gne?id=" in everything
     header = card_header(out)
     assert header["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train/*"}
+    # the default licence: the sources' terms, in a LICENSE file the header links to
+    assert header["license"] == "other" and header["license_link"] == "LICENSE"
+    assert "Flickr API Terms" in (out / "LICENSE").read_text()
+    from huggingface_hub import DatasetCard  # the Hub's own parser reads the header
+
+    card_data = DatasetCard.load(out / "README.md").data.to_dict()
+    assert card_data["task_categories"] == ["image-classification", "text-classification"]
     assert "Flickr API Terms" in (out / "README.md").read_text()
     check_sha256sums(out)
 
