@@ -458,14 +458,19 @@ def curate(
     options = options or CurateOptions()
     planned = plan(data, stores, name)
     loaded = {dataset: load_inputs(paths) for dataset, paths in planned.items()}
-    for inputs in loaded.values():
-        check_options(options, inputs)
+    # classes are checked against all the stores of the run: --classes joy,awe may pick from two
+    check_options(options, [store for inputs in loaded.values() for store in inputs])
     computed = []
     with progress() if show_progress else nullcontext() as bar:
+        task = bar.add_task("datasets", total=len(loaded)) if bar else None
         for dataset, inputs in loaded.items():
+            if bar:
+                bar.update(task, description=f"curating {dataset}")
             posts, summary = curate_posts(inputs, data, options, bar)
             stats = dataset_stats(dataset, posts, summary["classes"])
             computed.append((dataset, inputs, posts, summary, stats))
+            if bar:
+                bar.advance(task)
     results = []
     for dataset, inputs, posts, summary, stats in computed:
         folder = curated_dir(data, dataset)

@@ -378,3 +378,19 @@ def test_no_image_rule_and_keep_text_only(data_dir: Path):
     assert run("--keep-text-only") == 0
     posts = read_posts(data_dir, "reddit").set_index("post_id")
     assert list(posts.loc["reddit:noimg", "images"]) == []
+
+
+def test_default_makes_one_dataset_per_store_and_classes_pick_across_them(data_dir: Path):
+    reddit = StoreBuilder(data_dir, "reddit")
+    reddit.post("j", "joy", "Happy", images=[jpeg_bytes(picture(1))])
+    reddit.post("f", "fear", "Creepy", images=[jpeg_bytes(picture(2))])
+    reddit.store.close()
+    flickr = StoreBuilder(data_dir, "flickr")
+    flickr.post("a", "awe", LONG_EN, votes=(3, 5), images=[jpeg_bytes(picture(3))])
+    flickr.post("s", "sadness", LONG_EN + " too", votes=(3, 5), images=[jpeg_bytes(picture(4))])
+    flickr.store.close()
+    assert run("--classes", "joy,awe") == 0
+    assert list(read_posts(data_dir, "reddit")["post_id"]) == ["reddit:j"]
+    assert list(read_posts(data_dir, "flickr")["post_id"]) == ["flickr:a"]
+    assert report_of(data_dir, "reddit")["removed"] == {"class": {"joy": 0, "fear": 1}}
+    assert report_of(data_dir, "flickr")["removed"] == {"class": {"awe": 0, "sadness": 1}}
