@@ -266,9 +266,10 @@ class Trainer:
     embedding_dim, hidden_dim, aggregation, fusion, dropout, negatives, main_weight, lr,
     optimizer, weight_decay, batch_size), ``seed``, ``device`` (auto, cpu, cuda),
     ``max_epochs``, ``patience`` (epochs without a better validation accuracy before stopping),
-    ``num_threads`` (torch CPU threads while fitting and predicting; default 1, because these
-    models are so small that intra-op threads cost more than they give: 5-10x slower on a busy
-    2-core machine. Run several trainers in parallel processes instead).
+    ``verbose`` (print one line per epoch), ``num_threads`` (torch CPU threads while fitting
+    and predicting; default 1, because these models are so small that intra-op threads cost
+    more than they give: 5-10x slower on a busy 2-core machine. Run several trainers in
+    parallel processes instead).
 
     Learned: ``model_`` (the torch module at its best validation epoch), ``history_`` (one dict
     per epoch: part, epoch, train_loss, val_loss, val_accuracy), ``hparams_``, ``device_``,
@@ -419,15 +420,23 @@ class Trainer:
                 total += float(loss.detach()) * batch.numel()
                 seen += batch.numel()
             val_loss, val_accuracy = self._evaluate(module, validation)
-            self.history_.append(
-                {
-                    "part": part,
-                    "epoch": epoch,
-                    "train_loss": total / max(seen, 1),
-                    "val_loss": val_loss,
-                    "val_accuracy": val_accuracy,
-                }
-            )
+            record = {
+                "part": part,
+                "epoch": epoch,
+                "train_loss": total / max(seen, 1),
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            }
+            self.history_.append(record)
+            if self.verbose:
+                from emofuse.log import console
+
+                console.print(
+                    f"{self.model} seed {self.seed} {part} epoch {epoch}: "
+                    f"train loss {record['train_loss']:.4f}, validation loss {val_loss:.4f}, "
+                    f"validation accuracy {val_accuracy:.4f}",
+                    highlight=False,
+                )
             # Keep the epoch with the best validation accuracy (ties: lower validation loss);
             # stop once accuracy has not risen for `patience` epochs, since a loss that keeps
             # creeping down at equal accuracy would otherwise train to max_epochs.

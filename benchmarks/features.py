@@ -118,7 +118,7 @@ def main() -> None:
     print("| what | images/s | ratio to decode-only |")
     print("|---|---:|---:|")
     for label, per_second in results:
-        print(f"| {label} | {per_second:.1f} | {per_second / baseline:.2f} |")
+        print(f"| {label} | {per_second:.1f} | {per_second / baseline:.3f} |")
     assert np.isfinite(baseline)
 
 

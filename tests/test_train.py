@@ -222,3 +222,11 @@ def test_fusion_data_conditions():
     assert data.subset(torch.tensor([1])).post_ids == ["b"]
     with pytest.raises(UserError):
         data.with_condition("audio_only")
+
+
+def test_verbose_prints_one_line_per_epoch(corpus, capsys):
+    _, _, splits, _ = corpus
+    trainer = fit("text", splits, max_epochs=2, patience=5, verbose=True)
+    err = capsys.readouterr().err
+    assert len(trainer.history_) == 2
+    assert "text seed 0 model epoch 1: train loss" in err and "epoch 2:" in err
