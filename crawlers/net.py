@@ -131,6 +131,13 @@ def is_transient(error: BaseException) -> bool:
     return status in RETRY_STATUSES if status else False
 
 
+def is_rate_limited(error: BaseException) -> bool:
+    """A 429 answer, from requests, prawcore or our own errors."""
+    if isinstance(error, RetryableHTTPError):
+        return error.status == 429
+    return _status_of(error) == 429
+
+
 def _status_of(error: BaseException) -> int | None:
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
@@ -170,9 +177,11 @@ def _log_retry(state: RetryCallState) -> None:
     log.debug("retry %d after %s", state.attempt_number, type(error).__name__)
 
 
-def retrying(policy: RetryPolicy) -> Retrying:
+def retrying(
+    policy: RetryPolicy, retry_if: Callable[[BaseException], bool] = is_transient
+) -> Retrying:
     return Retrying(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(retry_if),
         wait=_Wait(policy),
         stop=stop_after_attempt(policy.attempts),
         before_sleep=_log_retry,
@@ -261,14 +270,17 @@ def call_api(
     call: Callable[[], T],
     policy: RetryPolicy | None = None,
     pacer: ApiPacer | None = None,
+    retry_if: Callable[[BaseException], bool] = is_transient,
 ) -> T:
     """Run an API call (e.g. fetching one PRAW listing page) with the retry policy.
 
     A 429 waits what the server asked (Retry-After / X-Ratelimit-Reset); 5xx, timeouts and
-    resets back off exponentially with jitter; anything else is raised at once.
+    resets back off exponentially with jitter; anything else is raised at once. ``retry_if``
+    narrows what is retried, e.g. :func:`is_rate_limited` for a client that already retries
+    5xx itself (prawcore does).
     """
     policy = policy or RetryPolicy()
-    for attempt in retrying(policy):
+    for attempt in retrying(policy, retry_if):
         with attempt:
             if pacer is not None:
                 pacer.wait()

@@ -11,8 +11,10 @@ same command and continues):
 3. resolve imgur pages and albums to image URLs;
 4. download every pending image concurrently (``emofuse.crawlers.download``).
 
-API calls go through PRAW, whose rate limiter follows Reddit's ``X-Ratelimit-*`` headers; a
-429, 5xx, timeout or reset is retried by ``net.call_api`` with the shared policy.
+API calls go through PRAW: prawcore paces them by Reddit's ``X-Ratelimit-*`` headers and
+retries 5xx, timeouts and resets (bounded, with jittered backoff); a 429 waits for
+``Retry-After`` / ``X-Ratelimit-Reset`` and is retried by ``net.call_api``. A listing that
+still fails is reported and the crawl goes on; its saved cursor lets a rerun continue it.
 """
 
 from __future__ import annotations
@@ -212,14 +214,18 @@ class RedditCrawler:
             for name, label in self.options.subreddits.items():
                 sub_report = SubredditReport(name, label)
                 report.subreddits.append(sub_report)
-                if not self._check_subreddit(sub_report):
-                    continue
-                self._walk(sub_report, f"top:{self.options.time_filter}", progress)
-                if self.options.top_up:
-                    for listing in TOP_UP_LISTINGS:
-                        if self.image_posts(label) >= self.options.top_up:
-                            break
-                        self._walk(sub_report, listing, progress, top_up=True)
+                try:
+                    self._crawl_subreddit(sub_report, progress)
+                except Exception as error:
+                    if not _is_api_error(error):
+                        raise
+                    # retries are spent (or the answer is final): report, go on with the others;
+                    # the saved cursor lets the next run continue this listing
+                    sub_report.state, sub_report.detail = "error", _describe(error)
+                    console.print(
+                        f"[yellow]warning:[/] r/{name}: listing stopped ({sub_report.detail}); "
+                        "the crawl goes on, rerun the command to continue it"
+                    )
             self._resolve_pending(progress)
             remove_stale_temp_files(images_dir(self.data_dir, SOURCE))
             report.downloads = download_pending(
@@ -237,6 +243,22 @@ class RedditCrawler:
             self.store = None
         return report
 
+    def _api(self, call: Any) -> Any:
+        """One PRAW call. prawcore already retries 5xx, timeouts and resets with backoff and
+        paces calls by Reddit's X-Ratelimit-* headers; a 429 (which prawcore raises) waits
+        for Retry-After / X-Ratelimit-Reset here and is retried."""
+        return net.call_api(call, self.options.policy, retry_if=net.is_rate_limited)
+
+    def _crawl_subreddit(self, report: SubredditReport, progress: Any) -> None:
+        if not self._check_subreddit(report):
+            return
+        self._walk(report, f"top:{self.options.time_filter}", progress)
+        if self.options.top_up:
+            for listing in TOP_UP_LISTINGS:
+                if self.image_posts(report.label) >= self.options.top_up:
+                    break
+                self._walk(report, listing, progress, top_up=True)
+
     def image_posts(self, label: str) -> int:
         """Image posts of a class in the store (not skipped, not gone)."""
         assert self.store is not None
@@ -253,7 +275,7 @@ class RedditCrawler:
 
         subreddit = self.reddit.subreddit(report.name)
         try:
-            over18 = net.call_api(lambda: subreddit.over18, self.options.policy)
+            over18 = self._api(lambda: subreddit.over18)
         except prawcore.exceptions.Redirect:
             report.state, report.detail = "missing", "no such subreddit"
         except prawcore.exceptions.NotFound as error:
@@ -311,7 +333,7 @@ class RedditCrawler:
         after = cursor.get("after")
         sorted_by_score = listing.startswith("top") or listing.startswith("search")
         while True:
-            submission = net.call_api(lambda: next(generator, sentinel), self.options.policy)
+            submission = self._api(lambda: next(generator, sentinel))
             if submission is sentinel:
                 break
             seen += 1
@@ -436,6 +458,18 @@ class RedditCrawler:
             self.session, net.rewrite_url(f"https://imgur.com/{prefix}{imgur_id}", host_map), policy
         )
         return _OG_IMAGE.findall(page.text)[:1]
+
+
+def _is_api_error(error: Exception) -> bool:
+    import prawcore
+
+    return isinstance(error, prawcore.exceptions.PrawcoreException | net.RetryableHTTPError)
+
+
+def _describe(error: Exception) -> str:
+    """A short, secret-free description of an API error."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return f"HTTP {status}" if status else type(error).__name__
 
 
 def _json_reason(error: Exception) -> str | None:

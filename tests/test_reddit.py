@@ -315,3 +315,52 @@ def test_praw_ini_site_in_a_real_process(make_sandbox, tmp_path):
     )
     assert missing.returncode == 2 and "nosuchsite" in missing.stderr
     assert CLIENT_SECRET not in done.stdout + done.stderr
+
+
+def test_a_failing_listing_is_reported_and_the_crawl_goes_on(
+    make_sandbox, data_dir, monkeypatch, capsys
+):
+    server = make_sandbox(
+        seed=13, posts_per_subreddit=6, subreddits={"happy": "joy", "rage": "anger"}
+    )
+    point_at(monkeypatch, server)
+    server.inject("reddit.listing", "status", status=500, path="^/r/rage/")
+    code = run_cli(
+        [
+            "crawl",
+            "reddit",
+            "--data",
+            str(data_dir),
+            "--subreddit",
+            "rage=anger",
+            "--subreddit",
+            "happy=joy",
+            *FAST,
+        ]
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "r/rage: listing stopped (HTTP 500)" in err
+    with CrawlStore(store_path(data_dir, "reddit")) as store:
+        assert store.count_posts(community="happy") == 6
+        assert store.count_posts(community="rage") == 0
+    # the server recovers: the same command finishes r/rage
+    server.clear_faults()
+    assert (
+        run_cli(
+            [
+                "crawl",
+                "reddit",
+                "--data",
+                str(data_dir),
+                "--subreddit",
+                "rage=anger",
+                "--subreddit",
+                "happy=joy",
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    with CrawlStore(store_path(data_dir, "reddit")) as store:
+        assert store.count_posts(community="rage") == 6

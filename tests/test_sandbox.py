@@ -173,3 +173,20 @@ def test_dead_host_refuses_connections(sandbox):
     base = sandbox.host_map()["deadhost.example.net"]
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(base + "/x.jpg", timeout=2)
+
+
+def test_default_listing_cap_is_1000(make_sandbox):
+    server = make_sandbox(
+        seed=4, posts_per_subreddit=1050, subreddits={"happy": "joy"}, kind_weights={"self": 1}
+    )
+    posts = list(reddit_for(server).subreddit("happy").top(time_filter="all", limit=None))
+    assert len(posts) == 1000 and len({p.id for p in posts}) == 1000
+    assert server.count("reddit.listing", 200) == 10  # 100 a page
+
+
+def test_fault_limited_to_a_path(sandbox):
+    sandbox.inject("reddit.listing", "status", status=500, path="^/r/rage/")
+    reddit = reddit_for(sandbox)
+    assert len(list(reddit.subreddit("happy").top(limit=3))) == 3
+    with pytest.raises(prawcore.exceptions.ServerError):
+        list(reddit.subreddit("rage").top(limit=3))

@@ -46,6 +46,7 @@ Fault injection (per route name, fnmatch pattern, optionally the first N request
     server.inject("host.*", "truncate", times=1)                    # half the body, then close
     server.inject("host.*", "corrupt", times=1)                     # magic bytes kept, rest noise
     server.inject("host.*", "reset", times=1)                       # TCP reset, no answer
+    server.inject("reddit.listing", "status", status=500, path="^/r/rage/")  # one subreddit
     server.enforce_rate_limit(limit=30, window_s=2.0, routes="reddit.*")
 
 Counters: ``server.count(route="reddit.*", status=429)`` (fnmatch on route names).
@@ -189,7 +190,8 @@ class Fault:
     """One injected fault: applies to requests whose route name matches ``route`` (fnmatch).
 
     ``times``: how many matching requests it hits (None = all); ``skip``: let that many
-    matching requests through first; ``probability``: hit a random share (seeded).
+    matching requests through first; ``probability``: hit a random share (seeded); ``path``:
+    a regex the request path must also match (one subreddit, one image).
     """
 
     route: str
@@ -200,12 +202,15 @@ class Fault:
     seconds: float = 0.0  # latency / timeout sleep
     status: int = 503  # for kind "status"
     retry_after: float = 1.0  # for kind "ratelimit"
+    path: str | None = None  # also require this regex to match the path (e.g. "^/r/rage/")
     seen: int = 0
     hits: int = 0
 
-    def take(self, route_name: str, rng: random.Random) -> bool:
+    def take(self, route_name: str, path: str, rng: random.Random) -> bool:
         """Called under the server lock: does this fault hit this request?"""
         if not fnmatch.fnmatchcase(route_name, self.route):
+            return False
+        if self.path is not None and not re.search(self.path, path):
             return False
         self.seen += 1
         if self.seen <= self.skip:
@@ -422,7 +427,7 @@ class SandboxServer:
         request.route = route_name
 
         with self._lock:
-            active = [f for f in self.faults if f.take(route_name, self._rng)]
+            active = [f for f in self.faults if f.take(route_name, request.path, self._rng)]
             limit_headers: dict[str, str] = {}
             limited = False
             for rate_limit in self.rate_limits:
