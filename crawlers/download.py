@@ -25,7 +25,6 @@ import os
 import re
 import threading
 import time
-import warnings
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -116,22 +115,20 @@ def to_jpeg(data: bytes, limits: DownloadLimits | None = None) -> tuple[bytes, I
     kind = sniff_format(data)
     if kind is None:
         raise DownloadError("not_an_image")
-    with warnings.catch_warnings():
-        # Pillow only warns between max_pixels and 2x max_pixels: make that an error too
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        previous = Image.MAX_IMAGE_PIXELS
-        try:
-            Image.MAX_IMAGE_PIXELS = limits.max_pixels
-            with Image.open(io.BytesIO(data)) as image:
-                image.seek(0)  # first frame of an animation
-                image.load()
-                rgb = _flatten(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise DownloadError("decompression_bomb") from error
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
-            raise DownloadError("corrupt_image") from error
-        finally:
-            Image.MAX_IMAGE_PIXELS = previous
+    # Pillow's global guard (Image.MAX_IMAGE_PIXELS) stays as it is: changing it, or the
+    # warning filters, from worker threads would race. Image.open reads only the header,
+    # so the size is checked here, before any pixel is decoded.
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > limits.max_pixels:
+                raise DownloadError("decompression_bomb")
+            image.seek(0)  # first frame of an animation
+            image.load()
+            rgb = _flatten(image)
+    except Image.DecompressionBombError as error:  # Pillow's own guard, past 2x its limit
+        raise DownloadError("decompression_bomb") from error
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise DownloadError("corrupt_image") from error
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=limits.jpeg_quality)
     return out.getvalue(), rgb

@@ -295,7 +295,7 @@ def test_praw_ini_site_in_a_real_process(make_sandbox, tmp_path):
         *FAST,
     ]
     done = subprocess.run(
-        [*command, "--site", "sandbox"],
+        [*command, "--site", "sandbox", "--verbose"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
