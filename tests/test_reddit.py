@@ -364,3 +364,23 @@ def test_a_failing_listing_is_reported_and_the_crawl_goes_on(
     )
     with CrawlStore(store_path(data_dir, "reddit")) as store:
         assert store.count_posts(community="rage") == 6
+
+
+def test_imgur_album_without_client_id_keeps_the_first_image(make_sandbox, data_dir, monkeypatch):
+    server = make_sandbox(
+        seed=14, posts_per_subreddit=3, subreddits={"happy": "joy"}, kind_weights={"imgur_album": 1}
+    )
+    point_at(monkeypatch, server)
+    monkeypatch.delenv("IMGUR_CLIENT_ID")
+    assert (
+        run_cli(["crawl", "reddit", "--data", str(data_dir), "--subreddit", "happy=joy", *FAST])
+        == 0
+    )
+    world = server.world
+    with CrawlStore(store_path(data_dir, "reddit")) as store:
+        for post_id in world.by_subreddit["happy"]:
+            album = world.posts[post_id]["url"].rsplit("/", 1)[1]
+            rows = store.images(f"reddit:{post_id}")
+            assert [row["source_url"] for row in rows] == world.imgur_albums[album][:1]
+            assert rows[0]["status"] == "ok"
+    assert server.count("host.api.imgur.com") == 0
