@@ -4,6 +4,7 @@ Interface used by ``world.py`` and ``flickr_world.py`` (keep it stable):
 
   ``make_text(label, rng) -> str``                  a title for a post of that emotion
   ``make_image(label, rng, size) -> PIL.Image``     an RGB picture for a post of that emotion
+  ``make_description(label, rng) -> str``           a Flickr description (``flickr_world.py``)
 
 Both are deterministic given the ``random.Random`` they receive, and cover every class of
 ``REDDIT_CLASSES`` and ``FLICKR_CLASSES``.
@@ -145,6 +146,26 @@ def make_text(label: str, rng: random.Random) -> str:
             piece = piece.replace("{n}", rng.choice(NEUTRAL_WORDS), 1)
         words.append(piece)
     return _sentence(words)
+
+
+# Flickr descriptions talk about the place and the camera; only some mention the emotion.
+DESCRIPTION_INFORMATIVE = 0.7
+DESCRIPTION_SHAPES = [
+    "Shot on my {n} during a {n} {n}",
+    "Taken from the {n} on a {n} {n}",
+    "One of many from our {n} {n}",
+    "Edited on my {n}, more from this {n} soon",
+]
+
+
+def make_description(label: str, rng: random.Random) -> str:
+    """A Flickr-style description: half the time it speaks of the emotion (``make_text``)."""
+    if rng.random() < DESCRIPTION_INFORMATIVE:
+        return make_text(label, rng)
+    shape = rng.choice(DESCRIPTION_SHAPES)
+    while "{n}" in shape:
+        shape = shape.replace("{n}", rng.choice(NEUTRAL_WORDS), 1)
+    return shape
 
 
 def _sentence(words: list[str]) -> str:

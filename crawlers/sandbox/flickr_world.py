@@ -83,7 +83,7 @@ def make_title(label: str, rng: random.Random) -> str:
 
 def make_description(label: str, rng: random.Random, title: str) -> str:
     """An HTML description as Flickr stores it: markup, entities, sometimes a link."""
-    sentence = content.make_text(label, rng)
+    sentence = content.make_description(label, rng)
     place = rng.choice(_PLACES).replace("'", "&#039;")
     html = f"{sentence.capitalize()} &amp; more, taken near {place}."
     if rng.random() < 0.5:
