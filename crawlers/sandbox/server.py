@@ -273,6 +273,14 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
     sandbox: SandboxServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a crawler closing its pool, a timeout) is normal here, not
+        # worth a traceback on stderr; anything else is still reported.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class SandboxServer:
     """The sandbox server. Use as a context manager or call :meth:`start` / :meth:`stop`.
