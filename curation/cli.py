@@ -89,7 +89,7 @@ def curate(
         str, typer.Option(help="English detector: hybrid (vocabulary + langdetect) or langdetect.")
     ] = "hybrid",
     workers: Annotated[
-        int, typer.Option(help="Processes for language detection (0: one per CPU).")
+        int, typer.Option(help="Processes for language detection (0: auto, see docs/curate.md).")
     ] = 0,
     verbose: VerboseOption = False,
 ) -> None:

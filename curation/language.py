@@ -137,7 +137,8 @@ class EnglishDetector:
     method : "hybrid" or "langdetect" (see the module docstring).
     min_word_share : hybrid: share of English-vocabulary words that suffices on its own.
     min_english_prob : hybrid: langdetect probability of English that suffices otherwise.
-    workers : processes for :meth:`detect_many`; 0 picks one per CPU, 1 runs in this process.
+    workers : processes for :meth:`detect_many`; 1 runs in this process; 0 (auto) is 1 with
+        langdetect-rs and one per CPU with pure-Python langdetect.
     cache : decide each distinct text once (False: every text, the benchmark's baseline).
     backend : langdetect implementation: "auto" (langdetect-rs if installed), "rust", "python".
     """
@@ -180,7 +181,10 @@ class EnglishDetector:
         return [answers[text_hash(text)] for text in texts]
 
     def _decide(self, texts: list[str]) -> list[bool]:
-        workers = self.workers or os.cpu_count() or 1
+        # auto: with langdetect-rs a text costs ~0.1 ms, less than shipping it to another
+        # process (measured in docs/performance.md); pure-Python langdetect gets every CPU
+        rust = langdetect_backend(self.backend) == "rust"
+        workers = self.workers or (1 if rust else os.cpu_count() or 1)
         if workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
             return [self.is_english(text) for text in texts]
         if self.method == "hybrid":
