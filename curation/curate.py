@@ -114,6 +114,7 @@ def load_inputs(paths: list[Path]) -> list[StoreInput]:
 
     inputs = []
     for path in paths:
+        _check_is_store(path)
         posts, images = read_store(path)  # UserError for missing, not a store, newer schema
         if posts.empty:
             raise UserError(
@@ -130,6 +131,21 @@ def load_inputs(paths: list[Path]) -> list[StoreInput]:
             )
         )
     return inputs
+
+
+def _check_is_store(path: Path) -> None:
+    """Refuse, read-only, a file that is not a crawl store (opening it as one would add tables)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as error:
+        raise UserError(
+            f"{path} is not a crawl store ({error})", "check --store or --data"
+        ) from error
+    if not {"meta", "posts", "images"} <= tables:
+        raise UserError(f"{path} is not a crawl store (no posts table)", "check --store or --data")
 
 
 def check_options(options: CurateOptions, inputs: list[StoreInput]) -> None:

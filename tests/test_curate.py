@@ -394,3 +394,16 @@ def test_default_makes_one_dataset_per_store_and_classes_pick_across_them(data_d
     assert list(read_posts(data_dir, "flickr")["post_id"]) == ["flickr:a"]
     assert report_of(data_dir, "reddit")["removed"] == {"class": {"joy": 0, "fear": 1}}
     assert report_of(data_dir, "flickr")["removed"] == {"class": {"awe": 0, "sadness": 1}}
+
+
+def test_a_file_that_is_not_a_store_is_refused_and_left_untouched(data_dir: Path, tmp_path: Path):
+    text = tmp_path / "notes.sqlite"
+    text.write_text("not a database at all\n" * 10)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE things (x)")
+    before = {p: p.read_bytes() for p in (text, other)}
+    for path in (text, other):
+        assert run("--store", str(path)) == 2
+    assert {p: p.read_bytes() for p in (text, other)} == before
+    assert not (data_dir / "curated").exists()
