@@ -55,3 +55,74 @@ def test_real_reddit_release_curates_to_the_papers_counts(shared_data, data_dir,
     report = json.loads((data_dir / "curated" / "reddit" / "filter_report.json").read_text())
     assert sum(sum(counts.values()) for counts in report["removed"].values()) == 0
     assert report["rules_per_source"]["reddit"]["language"] is False
+
+
+def test_real_emotion6_photos_agreement_and_near_duplicates(shared_data, data_dir):
+    """240 real Flickr photos of Emotion6 with their real rater votes, plus 12 re-posted copies
+    (re-encoded at quality 40 and resized): the agreement rule removes exactly the photos
+    without a strict majority, and the duplicate search removes exactly the 12 copies."""
+    import hashlib
+    import io
+
+    import imagehash
+    from PIL import Image
+
+    from emofuse.crawlers.store import CrawlStore
+
+    root = shared_data / "emotion6"
+    lines = (root / "ground_truth.txt").read_text().splitlines()[1:]
+    classes = ["anger", "disgust", "fear", "joy", "sadness", "surprise"]
+    shares = {
+        name: dict(zip(classes, map(float, values[2:8]), strict=True))
+        for name, *values in (line.split("\t") for line in lines if line.strip())
+    }
+    store = CrawlStore(data_dir / "raw" / "flickr" / "crawl.sqlite", source="flickr")
+
+    def add(native_id: str, label: str, content: bytes, agree: int, rank: float) -> None:
+        post_id = f"flickr:{native_id}"
+        store.upsert_post(
+            {"post_id": post_id, "source": "flickr", "label": label, "title": f"photo {native_id}",
+             "rank": rank, "votes_agree": agree, "votes_total": 1000},
+            [f"https://live.example/{native_id}.jpg"],
+        )  # fmt: skip
+        relative = f"raw/flickr/images/{native_id}/0.jpg"
+        (data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (data_dir / relative).write_bytes(content)
+        with Image.open(io.BytesIO(content)) as image:
+            store.record_image(
+                post_id, 0, status="ok", path=relative, phash=str(imagehash.phash(image)),
+                sha256=hashlib.sha256(content).hexdigest(), width=image.width, height=image.height,
+            )  # fmt: skip
+        store.update_post(post_id, status="ok")
+
+    files = sorted(root.glob("images/*/*.jpg"))
+    assert len(files) == 240
+    majority, copies = set(), []
+    for path in files:
+        name = f"{path.parent.name}/{path.name}"
+        label, native_id = path.parent.name, f"{path.parent.name}-{path.stem}"
+        # the published shares are averages over raters: votes per mille keep 3 decimals
+        agree = round(shares[name][label] * 1000)
+        add(native_id, label, path.read_bytes(), agree, rank=agree)
+        if agree * 2 > 1000:
+            majority.add(f"flickr:{native_id}")
+            if len(copies) < 12 and len(majority) % 5 == 1:  # copies spread over classes
+                with Image.open(path) as image:
+                    smaller = image.convert("RGB").resize((image.width // 2, image.height // 2))
+                    buffer = io.BytesIO()
+                    smaller.save(buffer, "JPEG", quality=40)
+                add(f"{native_id}-repost", label, buffer.getvalue(), agree, rank=-1)
+                copies.append(f"flickr:{native_id}-repost")
+    store.close()
+    assert len(copies) == 12
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["curate", "--no-language", "--no-length", "--data", str(data_dir)])
+    assert exit_info.value.code == 0
+    report = json.loads((data_dir / "curated" / "flickr" / "filter_report.json").read_text())
+    removed = {rule: sum(counts.values()) for rule, counts in report["removed"].items()}
+    assert removed["agreement"] == 240 - len(majority)
+    assert removed["duplicate"] == 12
+    assert report["images"]["exact_duplicates"] + report["images"]["near_duplicates"] == 12
+    posts = pq.read_table(data_dir / "curated" / "flickr" / "posts.parquet").to_pandas()
+    assert set(posts["post_id"]) == majority  # every original with a majority, no copy
