@@ -46,6 +46,7 @@ MAGIC = (
     (b"GIF89a", "gif"),
 )
 IMGUR_REMOVED = "/removed.png"  # where imgur redirects deleted images
+NOT_AN_IMAGE = "not_an_image"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -85,12 +86,14 @@ class DownloadSummary:
     failed: int = 0
     gone: int = 0
     fallback: int = 0
+    links_checked: int = 0  # probe posts whose host answered something that is not an image
     bytes: int = 0
     seconds: float = 0.0
     reasons: Counter = field(default_factory=Counter)
 
     def merge(self, other: DownloadSummary) -> None:
-        for name in ("attempted", "stored", "failed", "gone", "fallback", "bytes", "seconds"):
+        names = ("attempted", "stored", "failed", "gone", "fallback", "links_checked", "bytes")
+        for name in (*names, "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reasons.update(other.reasons)
 
@@ -114,7 +117,7 @@ def to_jpeg(data: bytes, limits: DownloadLimits | None = None) -> tuple[bytes, I
     limits = limits or DownloadLimits()
     kind = sniff_format(data)
     if kind is None:
-        raise DownloadError("not_an_image")
+        raise DownloadError(NOT_AN_IMAGE)
     # Pillow's global guard (Image.MAX_IMAGE_PIXELS) stays as it is: changing it, or the
     # warning filters, from worker threads would race. Image.open reads only the header,
     # so the size is checked here, before any pixel is decoded.
@@ -195,6 +198,11 @@ def fetch_bytes(
     def read(response: requests.Response) -> tuple[bytes, str]:
         if urlsplit(response.url).path.endswith(IMGUR_REMOVED) and response.history:
             raise DownloadError("imgur_removed", gone=True)
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        # S3-style hosts send images as octet-stream: the magic bytes decide those
+        binary = ("image/", "application/octet-stream", "binary/octet-stream")
+        if content_type and not content_type.startswith(binary):
+            raise DownloadError(NOT_AN_IMAGE)  # e.g. an HTML page: its body is not even read
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limits.max_bytes:
             raise DownloadError("too_large")
@@ -333,12 +341,34 @@ def download_pending(
                 _record(store, row, future, summary)
                 remaining[row["post_id"]] -= 1
                 if remaining[row["post_id"]] == 0:
-                    store.settle_post(row["post_id"])
+                    settle(store, row["post_id"], summary)
                 if progress is not None:
                     progress.advance(task)
             submit_more()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def settle(store: CrawlStore, post_id: str, summary: DownloadSummary | None = None) -> str:
+    """Settle a post whose images are all attempted; returns its status.
+
+    A *probe* post (``extra.probe``: a link to an unknown host, which only the content type
+    can tell apart) becomes kind ``image`` when its image was stored, and ``skipped`` with
+    reason ``link`` when the host answered something that is not an image.
+    """
+    status = store.settle_post(post_id)
+    post = store.post(post_id)
+    if not post or not post["extra"].get("probe"):
+        return status
+    if status == "ok":
+        store.update_post(post_id, kind="image")
+    elif all(row["reason"] == NOT_AN_IMAGE for row in store.images(post_id)):
+        store.update_post(post_id, kind="link", status="skipped", reason="link")
+        if summary is not None:
+            summary.failed -= len(store.images(post_id))
+            summary.links_checked += 1
+        return "skipped"
+    return status
 
 
 def _record(store: CrawlStore, row: dict, future: Future, summary: DownloadSummary) -> None:

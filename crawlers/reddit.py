@@ -41,7 +41,20 @@ SOURCE = "reddit"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 VIDEO_EXTENSIONS = (".gifv", ".mp4", ".webm", ".mov")
 DIRECT_IMAGE_HOSTS = ("i.redd.it", "i.imgur.com", "preview.redd.it", "i.reddituploads.com")
-VIDEO_HOSTS = ("v.redd.it", "youtube.com", "www.youtube.com", "youtu.be", "streamable.com")
+VIDEO_HOSTS = (
+    "v.redd.it",
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "youtu.be",
+    "streamable.com",
+    "gfycat.com",
+    "redgifs.com",
+    "www.redgifs.com",
+    "vimeo.com",
+)
+# Hosts whose links are never images themselves (Reddit's own pages, chat invites...).
+NON_IMAGE_HOSTS = ("reddit.com", "www.reddit.com", "old.reddit.com", "redd.it", "discord.gg")
 IMAGE_KINDS = ("image", "gallery", "album", "crosspost")
 # Listings walked by --top-up, after the main `top` listing, in this order.
 TOP_UP_LISTINGS = (
@@ -70,6 +83,7 @@ class Classified:
     resolve: str | None = None  # "imgur_page:<id>" / "imgur_album:<id>": URLs to look up
     skipped_items: int = 0  # gallery items that are failed / unprocessed / deleted
     preview: str | None = None
+    probe: bool = False  # a link whose content type decides (see download.settle)
 
 
 def preview_url(data: dict[str, Any]) -> str | None:
@@ -94,11 +108,10 @@ def classify(data: dict[str, Any]) -> Classified:
 def _classify(data: dict[str, Any]) -> Classified:
     parents = data.get("crosspost_parent_list") or []
     if data.get("crosspost_parent") and parents:
-        parent = classify(parents[0])
+        parent = classify(parents[0])  # the parent's image, or why it has none
         if parent.kind in IMAGE_KINDS and parent.status == "pending":
             parent.kind = "crosspost"
-            return parent
-        return Classified(parent.kind, status=parent.status, reason=parent.reason)
+        return parent
     if data.get("is_gallery") or data.get("gallery_data"):
         return _classify_gallery(data)
     url = data.get("url_overridden_by_dest") or data.get("url") or ""
@@ -127,6 +140,10 @@ def _classify(data: dict[str, Any]) -> Classified:
             return Classified("image", resolve=f"imgur_page:{page.group(1)}", preview=preview)
     if host in DIRECT_IMAGE_HOSTS or path.endswith(IMAGE_EXTENSIONS) or hint == "image":
         return Classified("image", urls=[(url, preview if preview != url else None)])
+    if not hint and not preview and host not in NON_IMAGE_HOSTS and "." in host:
+        # Reddit said nothing (older posts have no post_hint): the content type will tell;
+        # download.settle makes it an image, or a skipped link
+        return Classified("link", urls=[(url, None)], probe=True)
     return Classified("link", status="skipped", reason="link")
 
 
@@ -383,6 +400,8 @@ class RedditCrawler:
             extra["resolve"] = found.resolve
         if found.preview:
             extra["preview"] = found.preview
+        if found.probe:
+            extra["probe"] = True
         if data.get("crosspost_parent"):
             extra["crosspost_parent"] = data["crosspost_parent"]
         permalink = data.get("permalink") or ""

@@ -88,5 +88,6 @@ def print_summary(report: Any, data_dir: Path) -> None:
     d = report.downloads
     console.print(
         f"downloads this run: {d.stored} stored, {d.gone} gone, {d.failed} failed "
-        f"({d.fallback} from the Reddit preview) in {d.seconds:.1f} s"
+        f"({d.fallback} from the Reddit preview; {d.links_checked} links were not images) "
+        f"in {d.seconds:.1f} s"
     )

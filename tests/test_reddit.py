@@ -384,3 +384,28 @@ def test_imgur_album_without_client_id_keeps_the_first_image(make_sandbox, data_
             assert [row["source_url"] for row in rows] == world.imgur_albums[album][:1]
             assert rows[0]["status"] == "ok"
     assert server.count("host.api.imgur.com") == 0
+
+
+def test_links_without_post_hint_are_decided_by_content_type(make_sandbox, data_dir, monkeypatch):
+    server = make_sandbox(
+        seed=15,
+        posts_per_subreddit=6,
+        subreddits={"happy": "joy"},
+        kind_weights={"unhinted_image": 1, "unhinted_link": 1},
+    )
+    point_at(monkeypatch, server)
+    assert (
+        run_cli(["crawl", "reddit", "--data", str(data_dir), "--subreddit", "happy=joy", *FAST])
+        == 0
+    )
+    world = server.world
+    kinds = Counter()
+    with CrawlStore(store_path(data_dir, "reddit")) as store:
+        for post_id in world.by_subreddit["happy"]:
+            expected = world.expected[post_id]
+            post = store.post(f"reddit:{post_id}")
+            assert (post["kind"], post["status"]) == (expected.kind, expected.status)
+            ok = [row for row in store.images(post["post_id"]) if row["status"] == "ok"]
+            assert len(ok) == expected.images
+            kinds[world.kind_of(post_id)] += 1
+    assert set(kinds) == {"unhinted_image", "unhinted_link"}

@@ -10,6 +10,7 @@ Route names (for counters and fault injection) are ``host.<hostname>``, e.g.
   api.imgur.com/3/album/<id>/images   the album's images as imgur API JSON (needs Client-ID)
   pics.example.org               images without an extension: only the content type tells
   news.example.com               HTML articles (links without an image)
+  hosts of ``world.pages``       HTML pages (e.g. the real link hosts of a replayed listing)
   deadhost.example.net           refuses connections (a dead host; the preview is the fallback)
   any other host with images in the world (e.g. live.staticflickr.com once Flickr adds some)
 """
@@ -39,7 +40,8 @@ def register_host_routes(server: SandboxServer, world: World) -> None:
         def handler(request: Request, match: re.Match) -> Response:
             found = world.blob(host, "/" + match.group("path"))
             if found is None:
-                return Response.not_found()
+                page = world.pages.get((host, "/" + match.group("path")))
+                return Response.html(page) if page else Response.not_found()
             data, content_type = found
             return Response.bytes(data, content_type)
 
@@ -98,10 +100,18 @@ def register_host_routes(server: SandboxServer, world: World) -> None:
         "api.imgur.com", "GET", r"/3/album/(?P<id>[A-Za-z0-9]+)/images/?", imgur_album_api
     )
 
-    def news_page(request: Request, match: re.Match) -> Response:
-        return Response.html(
-            "<html><body><h1>A news story</h1><p>No picture here.</p></body></html>"
-        )
+    def page_handler(host: str):
+        def handler(request: Request, match: re.Match) -> Response:
+            page = world.pages.get((host, "/" + match.group("path")))
+            if page is None and host != NEWS_HOST:
+                return Response.html("<html><body>Not found</body></html>", 404)
+            return Response.html(
+                page or "<html><body><h1>A news story</h1><p>No picture here.</p></body></html>"
+            )
 
-    server.add_host_route(NEWS_HOST, "GET", r"/(?P<path>.*)", news_page)
+        return handler
+
+    # HTML pages: the news host answers any path; other hosts only the pages of the world
+    for host in sorted(({NEWS_HOST} | {host for host, _ in world.pages}) - hosts - {"i.imgur.com"}):
+        server.add_host_route(host, "GET", r"/(?P<path>.*)", page_handler(host))
     server.add_dead_host(DEAD_HOST)

@@ -258,6 +258,12 @@ class _Handler(BaseHTTPRequestHandler):
         # and the client's delayed ACK add ~40 ms to every answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the client hung up (e.g. it stopped reading a body it did not want)
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests count, not log
         pass
 

@@ -52,6 +52,9 @@ DEFAULT_KIND_WEIGHTS: dict[str, float] = {
     "imgur_removed": 1,
 }
 IMAGE_ONLY_WEIGHTS: dict[str, float] = {"ireddit_jpeg": 1}
+# Kinds only made when asked for (kind_weights): posts without a post_hint, as older Reddit
+# posts are, on hosts only the content type tells apart (an image, or an HTML page).
+UNHINTED_KINDS = ("unhinted_image", "unhinted_link")
 
 CONTENT_TYPES = {
     "jpeg": "image/jpeg",
@@ -103,6 +106,7 @@ class World:
     imgur_pages: dict[str, str] = field(default_factory=dict)  # imgur id -> i.imgur.com url
     imgur_albums: dict[str, list[str]] = field(default_factory=dict)  # album -> image urls
     imgur_removed: set[str] = field(default_factory=set)  # i.imgur.com paths that redirect
+    pages: dict[tuple[str, str], str] = field(default_factory=dict)  # (host, path) -> HTML
     # Flickr lives here too (issue 3 fills these: photo id -> getInfo fields, static images
     # are registered with add_image on live.staticflickr.com).
     flickr_photos: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -177,6 +181,14 @@ class World:
                 ext, "jpeg"
             )
         self.images[(parts.hostname or "", path)] = ImageSpec(label, fmt, seed, self.image_size)
+        return url
+
+    def add_page(self, url: str, title: str = "a page") -> str:
+        """Serve an HTML page (no image) at ``url``."""
+        parts = urlsplit(url)
+        self.pages[(parts.hostname or "", parts.path or "/")] = (
+            f"<html><head><title>{title}</title></head><body><p>{title}</p></body></html>"
+        )
         return url
 
     def add_post(self, subreddit: str, data: dict[str, Any], expected: Expected | None) -> str:
@@ -317,6 +329,15 @@ class World:
             data.update(
                 url=f"https://{NEWS_HOST}/story/{media_id}", domain=NEWS_HOST, post_hint="link"
             )
+            expected = Expected("link", 0, "skipped", "link")
+        elif kind == "unhinted_image":
+            url = f"https://{OTHER_IMAGE_HOST}/view/{media_id}"
+            self.add_image(url, label, "jpeg", seed)
+            data.update(url=url, domain=OTHER_IMAGE_HOST)  # no post_hint, no preview
+            expected = Expected("image", 1, "ok")
+        elif kind == "unhinted_link":
+            url = self.add_page(f"https://{NEWS_HOST}/old/{media_id}", title)
+            data.update(url=url, domain=NEWS_HOST)
             expected = Expected("link", 0, "skipped", "link")
         elif kind == "dead_host":
             data.update(url=f"https://{DEAD_HOST}/{media_id}.jpg", domain=DEAD_HOST)
