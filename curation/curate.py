@@ -241,14 +241,14 @@ def curate_posts(
         posts[column] = posts[column].astype(object).where(posts[column].notna(), None)
     input_counts = Counter(posts["label"])
 
+    for status in sorted(set(posts["status"]) - {"ok"}):
+        report.remove(f"status:{status}", posts.loc[posts["status"] == status, "label"])
+    posts = posts[posts["status"] == "ok"]
+
     # the same post in two stores (two crawls of one source): the first store keeps it
     repeated = posts["post_id"].duplicated(keep="first")
     report.remove("repeated_post", posts.loc[repeated, "label"])
-    posts = posts[~repeated]
-
-    for status in sorted(set(posts["status"]) - {"ok"}):
-        report.remove(f"status:{status}", posts.loc[posts["status"] == status, "label"])
-    posts = posts[posts["status"] == "ok"].copy()
+    posts = posts[~repeated].copy()
 
     switches = {source: rules_for(source, options.rules) for source in set(posts["source"])}
     posts["_language"] = posts["source"].map(lambda s: switches[s].language)

@@ -407,3 +407,25 @@ def test_a_file_that_is_not_a_store_is_refused_and_left_untouched(data_dir: Path
         assert run("--store", str(path)) == 2
     assert {p: p.read_bytes() for p in (text, other)} == before
     assert not (data_dir / "curated").exists()
+
+
+def test_a_post_in_two_stores_is_kept_once(data_dir: Path, tmp_path: Path):
+    first = StoreBuilder(tmp_path / "crawl-1", "reddit")
+    first.post("same", "joy", "First crawl", images=[jpeg_bytes(picture(1))])
+    first.post("later", "joy", "Gone in the first crawl", status="gone")
+    first.store.close()
+    second = StoreBuilder(tmp_path / "crawl-2", "reddit")
+    second.post("same", "joy", "Second crawl", images=[jpeg_bytes(picture(2))])
+    second.post("later", "joy", "Found by the second crawl", images=[jpeg_bytes(picture(3))])
+    second.store.close()
+    stores = [str(tmp_path / name / "raw" / "reddit") for name in ("crawl-1", "crawl-2")]
+    assert run("--store", stores[0], "--store", stores[1], "--name", "merged") == 0
+    posts = read_posts(data_dir, "merged").set_index("post_id")
+    assert posts["title"].to_dict() == {
+        "reddit:same": "First crawl",
+        "reddit:later": "Found by the second crawl",
+    }
+    assert report_of(data_dir, "merged")["removed"] == {
+        "status:gone": {"joy": 1},
+        "repeated_post": {"joy": 1},
+    }
