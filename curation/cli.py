@@ -17,6 +17,7 @@ def curate(
         list[Path] | None,
         typer.Option(
             "--store",
+            metavar="PATH",
             help="A crawl store (crawl.sqlite or its folder) to curate; repeatable. "
             "Default: every <data>/raw/*/crawl.sqlite, one dataset per store.",
         ),
@@ -62,6 +63,7 @@ def curate(
         list[str] | None,
         typer.Option(
             "--rule",
+            metavar="SOURCE.RULE=on|off",
             help="One source's rule on or off, e.g. --rule reddit.language=on; repeatable.",
         ),
     ] = None,
