@@ -225,3 +225,16 @@ def test_pretrained_embeddings_initialise_the_lookup():
     assert torch.equal(model.text_encoder.embedding.weight.detach(), matrix)
     with pytest.raises(ValueError):
         make("joint_fusion", embeddings=torch.randn(VOCAB, TEXT_DIM + 1))
+
+
+def test_text_encoder_pools_words_like_a_padded_masked_pool():
+    torch.manual_seed(0)
+    encoder = TextEncoder(50, 6, dropout=0.0)
+    ids = torch.randint(1, 50, (9, 7))
+    ids[torch.rand(9, 7) < 0.4] = 0  # ragged texts, one maybe empty
+    ids[3] = 0
+    padded = encoder.embedding(ids)
+    for how in ("max", "mean"):
+        encoder.aggregation = how
+        assert torch.allclose(encoder(ids), masked_pool(padded, ids != 0, how), atol=1e-6)
+    assert not encoder(ids)[3].any()
