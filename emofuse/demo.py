@@ -34,6 +34,11 @@ from emofuse.options import DataOption, VerboseOption
 DEMO_MARKER = "emofuse-demo.json"
 DEMO_FOLDERS = ("raw", "curated", "features", "runs", "release", "sandbox")
 SANDBOX_SEED = 7
+# Share of generated posts that survive the crawl and curation (measured on the demo world):
+# Reddit loses a third below 100 upvotes, and its videos, self posts and links; Flickr loses
+# its deleted, private and imageless photos. The world is sized so that --size is per class.
+REDDIT_YIELD = 0.6
+FLICKR_YIELD = 0.84
 
 
 @dataclass
@@ -74,10 +79,11 @@ def demo(
             "--size",
             min=20,
             max=2000,
-            help="Posts generated per subreddit and per Flickr class. Bigger is slower and "
-            "gives tighter intervals.",
+            help="About how many curated posts per class (the sandbox generates more, as some "
+            "fall to --min-upvotes, video or dead links). Bigger is slower, with tighter "
+            "intervals.",
         ),
-    ] = 150,
+    ] = 250,
     seeds: Annotated[
         int,
         typer.Option("--seeds", min=1, max=10, help="Training seeds per model (mean and std)."),
@@ -166,11 +172,11 @@ def _start_sandbox(context: DemoContext) -> str:
     subreddits = {**REDDIT_DEFAULT_SUBREDDITS, BANNED_SUBREDDIT[0]: BANNED_SUBREDDIT[1]}
     world = World.generate(
         seed=context.seed,
-        posts_per_subreddit=context.size,
+        posts_per_subreddit=round(context.size / REDDIT_YIELD),
         subreddits=subreddits,
         states={BANNED_SUBREDDIT[0]: "banned"},
     )
-    add_flickr_photos(world, count=context.size * len(FLICKR_CLASSES))
+    add_flickr_photos(world, count=round(context.size / FLICKR_YIELD) * len(FLICKR_CLASSES))
     server = SandboxServer(
         world, register=[register_reddit_routes, register_host_routes, register_flickr_routes]
     )
