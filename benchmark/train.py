@@ -356,8 +356,10 @@ class Trainer:
 
         image_rows = train.image[train.has_image]
         if len(image_rows):
-            self.image_mean_ = image_rows.mean(dim=0)
-            self.image_std_ = image_rows.std(dim=0, unbiased=False).clamp(min=1e-6)
+            # numpy: torch's column-wise std is ~6x slower on one thread (100 ms a fit)
+            values = image_rows.cpu().numpy()
+            self.image_mean_ = torch.from_numpy(values.mean(axis=0))
+            self.image_std_ = torch.from_numpy(values.std(axis=0)).clamp(min=1e-6)
         else:
             self.image_mean_ = torch.zeros(train.image_dim)
             self.image_std_ = torch.ones(train.image_dim)

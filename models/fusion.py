@@ -65,6 +65,24 @@ def masked_pool(vectors: Tensor, mask: Tensor, how: str) -> Tensor:
     raise ValueError(f"unknown pooling {how!r}: use 'max' or 'mean'")
 
 
+class FastDropout(nn.Module):
+    """Inverted dropout, as ``nn.Dropout``, with the mask drawn by ``torch.rand``: on the CPU
+    that is about twice as fast as ``bernoulli_``, and the dropout after the lookup was the
+    largest single cost of a training step."""
+
+    def __init__(self, p: float = 0.25):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability {p} is not in [0, 1)")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        return x * keep.to(x.dtype) / (1.0 - self.p)
+
+
 def segment_pool(vectors: Tensor, rows: Tensor, batch: int, how: str) -> Tensor:
     """Pool ``vectors [T, d]`` into ``[batch, d]`` by their ``rows [T]``; empty rows give 0.
 
@@ -97,7 +115,7 @@ class TextEncoder(nn.Module):
     ):
         super().__init__()
         self.aggregation = aggregation
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = FastDropout(dropout)
         self.embedding: nn.Embedding | None = None
         if vocab_size is not None:
             self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
