@@ -169,7 +169,7 @@ def reddit(
     from emofuse.crawlers import net
     from emofuse.crawlers.reddit import RedditCrawler, RedditCrawlOptions, parse_subreddits
     from emofuse.crawlers.reddit_report import print_summary
-    from emofuse.log import progress, setup_logging
+    from emofuse.log import console, progress, setup_logging
     from emofuse.paths import data_dir
     from emofuse.schema import REDDIT_DEFAULT_SUBREDDITS
 
@@ -201,6 +201,11 @@ def reddit(
     )
     folder = data_dir(data)
     crawler = RedditCrawler(client, folder, options)
-    with progress() as bars:
-        report = crawler.run(progress=bars)
+    try:
+        with progress() as bars:
+            report = crawler.run(progress=bars)
+    except KeyboardInterrupt:
+        # everything finished so far is in the store: the same command continues from there
+        console.print("interrupted: run the same command again to resume the crawl")
+        raise typer.Exit(130) from None
     print_summary(report, folder)

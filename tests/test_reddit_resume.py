@@ -83,15 +83,19 @@ def test_sigkill_resume(make_sandbox, tmp_path):
         "--retries",
         "3",
     ]
-    # kill points: mid-listing, early in the downloads, later in the downloads
+    # kill points: mid-listing, early in the downloads, later in the downloads; then Ctrl-C
+    # (what to watch, how much of it this run must add first, the signal)
+    stored = "SELECT COUNT(*) FROM images WHERE status='ok'"
     kill_when = [
-        "SELECT SUM(seen) FROM cursors WHERE done=0",
-        "SELECT COUNT(*) FROM images WHERE status='ok'",
-        "SELECT COUNT(*) - 60 FROM images WHERE status='ok'",
+        ("SELECT SUM(seen) FROM cursors WHERE done=0", 5, signal.SIGKILL),
+        (stored, 5, signal.SIGKILL),
+        (stored, 40, signal.SIGKILL),
+        (stored, 20, signal.SIGINT),
     ]
-    kills = 0
-    for condition in [*kill_when, None]:
+    kills, interrupted = 0, 0
+    for condition, step, how in [*kill_when, (None, 0, None)]:
         stored_before = ok_paths(data_dir, host_map)
+        baseline = query(db, condition) if condition else 0
         mark = len(server.log)
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -102,19 +106,22 @@ def test_sigkill_resume(make_sandbox, tmp_path):
         else:
             deadline = time.monotonic() + 120
             while process.poll() is None and time.monotonic() < deadline:
-                if query(db, condition) >= 5:
-                    process.send_signal(signal.SIGKILL)
+                if query(db, condition) >= baseline + step:
+                    process.send_signal(how)
                     break
                 time.sleep(0.05)
-            process.communicate(timeout=60)
+            out, err = process.communicate(timeout=60)
             kills += process.returncode == -signal.SIGKILL
+            if how == signal.SIGINT:
+                interrupted += process.returncode == 130
+                assert "run the same command again" in err
         fetched = {
             path.split("/_host/", 1)[1]
             for _m, path, _r, _s in server.log[mark:]
             if path.startswith("/_host/")
         }
         assert not (fetched & stored_before), "a finished download was repeated"
-    assert kills == 3
+    assert kills == 3 and interrupted == 1
 
     world = server.world
     store = CrawlStore(db)
