@@ -7,19 +7,38 @@ Stage modules keep heavy imports (torch, pandas, praw) inside their command func
 import sys
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from emofuse import __version__
 from emofuse.errors import UserError
 from emofuse.log import console, redact
 
+# The order a newcomer meets the commands in: the pipeline, then the offline tools.
+COMMAND_ORDER = ["crawl", "curate", "benchmark", "release", "demo", "sandbox"]
+
+
+class _PipelineOrderGroup(TyperGroup):
+    """Lists the commands in pipeline order (typer puts single commands before groups)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        known = [name for name in COMMAND_ORDER if name in names]
+        return known + [name for name in names if name not in known]
+
+
 app = typer.Typer(
     name="emofuse",
+    cls=_PipelineOrderGroup,
     help="Build multimodal (image + text) emotion datasets from Reddit and Flickr, "
     "and benchmark fusion models on them.",
+    epilog="New here? `emofuse demo` runs the whole pipeline offline in a few minutes. "
+    "Every command accepts --data DIR and -h/--help.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

@@ -43,11 +43,21 @@ def test_version_prints_the_installed_version() -> None:
     assert result.stdout.strip() == f"emofuse {__version__}"
 
 
-def test_root_help_lists_every_stage() -> None:
+def test_root_help_lists_the_stages_in_pipeline_order() -> None:
     result = _run("--help")
     assert result.returncode == 0, result.stderr
-    for command in ("crawl", "curate", "benchmark", "release", "demo", "sandbox"):
-        assert command in result.stdout
+    commands = result.stdout[result.stdout.index("Commands") :]
+    order = ["crawl", "curate", "benchmark", "release", "demo", "sandbox"]
+    positions = [commands.index(f"│ {name} ") for name in order]
+    assert positions == sorted(positions)
+    assert "emofuse demo" in result.stdout  # the epilog points newcomers at the demo
+
+
+@pytest.mark.parametrize("argv", [["-h"], ["crawl", "reddit", "-h"], ["demo", "-h"]])
+def test_short_help_flag_works_everywhere(argv: list[str]) -> None:
+    result = _run(*argv)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: emofuse" in result.stdout
 
 
 def test_every_command_and_option_has_help() -> None:
