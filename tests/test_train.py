@@ -124,10 +124,13 @@ def test_every_model_trains_and_scores_what_it_can(corpus, name):
 
 def test_text_and_joint_models_learn_the_cue_words(corpus):
     _, _, splits, _ = corpus
+    # On the text alone (colour statistics of 112 images are too weak a signal to pin a
+    # threshold on), every text-reading model must find the cue words: the text carries the
+    # label 85% of the time, chance is 25%, and seeds 0-5 score 0.7-0.9 on these 20 posts.
+    text_only = {name: data.with_condition("text_only") for name, data in splits.items()}
     for name in ("text", "joint_fusion", "common_space"):
-        trainer = fit(name, splits, max_epochs=20, patience=5)
-        # text carries the label 85% of the time; chance is 25%
-        assert trainer.score(splits["test"], "text_only") >= 0.6, name
+        trainer = fit(name, text_only, max_epochs=20, patience=5)
+        assert trainer.score(text_only["test"]) >= 0.6, name
 
 
 def test_late_fusion_trains_its_two_classifiers_separately(corpus):
@@ -152,9 +155,10 @@ def test_glove_initialises_25d_embeddings(corpus, shared_data):
     splits, meta = prepare_splits(posts, data, "color_stats", glove=glove, show_progress=False)
     assert meta.text_dim == 25 and meta.glove_found >= 20
     assert splits["train"].embeddings.shape == (meta.vocab_size, 25)
-    trainer = fit("joint_fusion", splits)
+    trainer = fit("joint_fusion", splits, max_epochs=3)
     assert trainer.model_.text_encoder.embedding.weight.shape == (meta.vocab_size, 25)
-    assert trainer.score(splits["test"]) > 0.25
+    text = fit("text", splits, max_epochs=20, patience=5)
+    assert text.score(splits["test"]) >= 0.6  # seeds 0-5: 0.8-0.9
 
 
 def test_minilm_sentence_vectors_feed_the_models(corpus):
@@ -165,7 +169,7 @@ def test_minilm_sentence_vectors_feed_the_models(corpus):
     assert train.text.dtype == torch.float32 and train.text.shape == (112, 384)
     assert not train.text[~train.has_text].any()
     trainer = fit("text", splits, max_epochs=20, patience=5)
-    assert trainer.score(splits["test"]) >= 0.5
+    assert trainer.score(splits["test"]) >= 0.6  # seeds 0-5: 0.85
 
 
 def test_tune_grid_picks_on_validation(corpus):
