@@ -197,3 +197,29 @@ def test_cuda_without_gpu_is_a_user_error(posts_and_data, monkeypatch):
 
 def test_default_workers_leaves_a_core_free():
     assert 0 <= features.default_workers() <= 8
+
+
+def test_png_gif_webp_and_rgba_images_decode_too(shared_data, tmp_path):
+    from PIL import Image
+
+    data = tmp_path / "data"
+    source = sorted((shared_data / "emotion6" / "images" / "joy").glob("*.jpg"))[0]
+    original = Image.open(source).convert("RGB")
+    rows = []
+    for name, image, options in (
+        ("png", original, {}),
+        ("gif", original.convert("P", palette=Image.Palette.ADAPTIVE), {}),
+        ("webp", original, {"quality": 90}),
+        ("rgba.png", original.convert("RGBA"), {}),
+    ):
+        path = data / "raw" / "flickr" / "images" / f"x.{name}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path, **options)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        rows.append(
+            {"post_id": name, "images": [{"path": str(path.relative_to(data)), "sha256": digest}]}
+        )
+    vectors, has_image = extract_image_features(pd.DataFrame(rows), data, "color_stats")
+    assert has_image.all() and np.isfinite(vectors).all()
+    # the same picture in four containers: mean RGB within a few levels of each other
+    assert np.ptp(vectors[:, :3], axis=0).max() < 0.05
