@@ -174,6 +174,18 @@ class FusionModel(nn.Module):
         self.fusion = fusion
         self.negatives = negatives
         self.main_weight = main_weight
+        self.dropout_rate = dropout
+        self.embeddings = embeddings  # only read when a subclass builds its text encoder
+
+    def _text_encoder(self, aggregation: str | None = None) -> TextEncoder:
+        """psi(s) with this model's vocabulary, width, dropout and initial embeddings."""
+        return TextEncoder(
+            self.vocab_size,
+            self.text_dim,
+            aggregation or self.aggregation,
+            self.dropout_rate,
+            self.embeddings,
+        )
 
     @classmethod
     def can_score(cls, has_image: Tensor, has_text: Tensor) -> Tensor:
@@ -225,13 +237,7 @@ class TextOnly(FusionModel):
 
     def __init__(self, n_classes: int, image_dim: int, **kwargs):
         super().__init__(n_classes, image_dim, **kwargs)
-        self.text_encoder = TextEncoder(
-            self.vocab_size,
-            self.text_dim,
-            aggregation="mean",
-            dropout=kwargs.get("dropout", 0.25),
-            embeddings=kwargs.get("embeddings"),
-        )
+        self.text_encoder = self._text_encoder(aggregation="mean")
         self.classifier = nn.Linear(self.text_dim, n_classes)
 
     def forward(self, image=None, text=None, image_mask=None, text_mask=None) -> Tensor:
@@ -280,13 +286,7 @@ class EarlyFusion(FusionModel):
 
     def __init__(self, n_classes: int, image_dim: int, **kwargs):
         super().__init__(n_classes, image_dim, **kwargs)
-        self.text_encoder = TextEncoder(
-            self.vocab_size,
-            self.text_dim,
-            self.aggregation,
-            kwargs.get("dropout", 0.25),
-            kwargs.get("embeddings"),
-        )
+        self.text_encoder = self._text_encoder()
         self.hidden = nn.Linear(image_dim + self.text_dim, self.hidden_dim)
         self.classifier = nn.Linear(self.hidden_dim, n_classes)
 
@@ -317,13 +317,7 @@ class JointFusion(FusionModel):
 
     def __init__(self, n_classes: int, image_dim: int, **kwargs):
         super().__init__(n_classes, image_dim, **kwargs)
-        self.text_encoder = TextEncoder(
-            self.vocab_size,
-            self.text_dim,
-            self.aggregation,
-            kwargs.get("dropout", 0.25),
-            kwargs.get("embeddings"),
-        )
+        self.text_encoder = self._text_encoder()
         self.image_projection = nn.Linear(image_dim, self.text_dim)  # W~, b~ (eq. 11)
         self.hidden = nn.Linear(self.text_dim, self.hidden_dim)
         self.classifier = nn.Linear(self.hidden_dim, n_classes)
