@@ -226,7 +226,7 @@ def _crawl_reddit(context: DemoContext) -> str:
     print_summary(report, context.data)
     counts = _posts_by_status(context.data, "reddit")
     context.facts["reddit_crawled"] = counts.get("ok", 0)
-    return _status_note(counts) + " (praw, --min-upvotes 100)"
+    return f"{_status_note(counts)} (praw, --min-upvotes 100); {_faults_note(server, 'reddit')}"
 
 
 def _crawl_flickr(context: DemoContext) -> str:
@@ -255,7 +255,7 @@ def _crawl_flickr(context: DemoContext) -> str:
     print_summary(summary)
     counts = _posts_by_status(context.data, "flickr")
     context.facts["flickr_crawled"] = counts.get("ok", 0)
-    return _status_note(counts) + " (flickrapi)"
+    return f"{_status_note(counts)} (flickrapi); {_faults_note(server, 'flickr')}"
 
 
 def _curate(context: DemoContext) -> str:
@@ -295,7 +295,7 @@ def _benchmark(context: DemoContext) -> str:
     report = context.run_dir / "report.html"
     context.report = report if report.is_file() else None
     return (
-        f"6 models x {context.seeds} seeds x {len(context.curated)} datasets -> {context.run_dir}"
+        f"6 models x {context.seeds} seed(s) x {len(context.curated)} datasets -> {context.run_dir}"
     )
 
 
@@ -346,6 +346,17 @@ def _posts_by_status(data: Path, source: str) -> dict[str, int]:
         return {status: count for status, count in rows}
     finally:
         store.close()
+
+
+def _faults_note(server: Any, source: str) -> str:
+    """How many injected faults the crawl met (and survived, since it went on)."""
+    routes = (
+        ("reddit.*", "host.i.redd.it") if source == "reddit" else ("host.live.staticflickr.com",)
+    )
+    errors = sum(
+        server.count(route=route, status=status) for route in routes for status in (429, 502, 503)
+    )
+    return f"survived {errors} injected 429/5xx answers"
 
 
 def _status_note(counts: dict[str, int]) -> str:
