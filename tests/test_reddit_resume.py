@@ -46,7 +46,9 @@ def ok_paths(data_dir, host_map):
 
 def test_sigkill_resume(make_sandbox, tmp_path):
     server = make_sandbox(
-        seed=21, posts_per_subreddit=100, subreddits={"happy": "joy", "creepy": "fear"}
+        seed=21,
+        posts_per_subreddit=150,  # two pages a listing: a kill can land between them
+        subreddits={"happy": "joy", "creepy": "fear"},
     )
     server.inject("reddit.listing", "latency", seconds=0.4)
     server.inject("host.*", "latency", seconds=0.03)
