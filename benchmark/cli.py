@@ -111,10 +111,6 @@ def report(
             f"no benchmark run at {run_dir} (no metrics.json)",
             "give a folder written by `emofuse benchmark run` or its run id",
         )
-    try:
-        from emofuse.benchmark.report import build_report
-    except ImportError as error:
-        raise UserError(
-            "the report module (emofuse.benchmark.report) is not installed", "update emofuse"
-        ) from error
+    from emofuse.benchmark.report import build_report
+
     console.print(f"report: {build_report(folder)}")

@@ -8,8 +8,8 @@ model on a text-only dataset) is recorded as such and shows "n/a" in the tables.
 statistics of ``emofuse.benchmark.stats`` and the tables of ``emofuse.benchmark.tables``.
 
 Output, exactly per docs/contracts.md: ``<data>/runs/<run-id>/`` with ``config.json``,
-``predictions.parquet``, ``metrics.json``, ``tables/`` and, when the report module is there,
-``report.html``. Everything is checked before the run folder is created; the folder is written
+``predictions.parquet``, ``metrics.json``, ``tables/``, and ``report.html`` with ``plots/``.
+Everything is checked before the run folder is created; the folder is written
 as ``runs/.<run-id>.partial`` and renamed when complete, so a crashed run never looks finished.
 """
 
@@ -397,7 +397,15 @@ def run_benchmark(options: RunOptions) -> Path:
     run_dir = runs / run_id
     work.rename(run_dir)
     if options.build_report:
-        _build_report(run_dir)
+        try:
+            _build_report(run_dir)
+        except Exception:
+            # the results are complete and safe; only the page is missing
+            console.print(
+                f"[red]report.html failed[/]; the run is complete in {run_dir}: "
+                f"retry with `emofuse benchmark report {run_dir}`"
+            )
+            raise
     print_summary(metrics, run_dir)
     return run_dir
 
@@ -531,13 +539,10 @@ def build_metrics(
     return {"run_id": run_id, "datasets": datasets}
 
 
-def _build_report(run_dir: Path) -> Path | None:
-    """report.html by emofuse.benchmark.report (issue 6); skipped with a note while absent."""
-    try:
-        from emofuse.benchmark.report import build_report
-    except ImportError:
-        console.print("[yellow]report.html skipped:[/] emofuse.benchmark.report is not built yet")
-        return None
+def _build_report(run_dir: Path) -> Path:
+    """report.html (emofuse.benchmark.report): tables, plots and example panels."""
+    from emofuse.benchmark.report import build_report
+
     return build_report(run_dir)
 
 

@@ -155,6 +155,39 @@ def test_same_seed_gives_the_same_predictions(tmp_path):
     pd.testing.assert_frame_equal(runs[0], runs[1])
 
 
+def test_report_command_rebuilds_the_page(finished_run, capsys):
+    report = finished_run / "report.html"
+    assert report.is_file()  # written at the end of the run
+    report.unlink()
+    data = finished_run.parent.parent
+    assert _cli("benchmark", "report", "r1", "--data", str(data)) == 0
+    assert report.is_file() and "Table 4" in report.read_text()
+
+
+def test_tune_chooses_on_validation_and_records_the_grid(tmp_path):
+    data = tmp_path / "data"
+    make_curated(data, "small", per_class=20, missing_image_every=0)
+    options = run_module.RunOptions(
+        data_dir=data,
+        models=["text"],
+        seeds=1,
+        extractor="color_stats",
+        tune=True,
+        n_boot=100,
+        run_id="tuned",
+        build_report=False,
+    )
+    config = json.loads((run_module.run_benchmark(options) / "config.json").read_text())
+    used = config["datasets"]["small"]["models"]["text"]
+    assert len(used["grid"]) == 6  # lr x dropout of TUNE_GRID
+    best = max(used["grid"], key=lambda r: r["val_accuracy"])
+    assert used["grid"][0]["val_accuracy"] <= best["val_accuracy"]
+    chosen = [r for r in used["grid"] if {k: r[k] for k in used["tuned"]} == used["tuned"]]
+    assert chosen[0]["val_accuracy"] == best["val_accuracy"]
+    assert used["hparams"]["lr"] == used["tuned"]["lr"]
+    assert "--tune" in config["command_line"]
+
+
 # ----------------------------------------------------------------------------- bad input
 
 
