@@ -185,8 +185,8 @@ def test_default_listing_cap_is_1000(make_sandbox):
 
 
 def test_fault_limited_to_a_path(sandbox):
-    sandbox.inject("reddit.listing", "status", status=500, path="^/r/rage/")
+    sandbox.inject("reddit.listing", "status", status=404, path="^/r/rage/")
     reddit = reddit_for(sandbox)
     assert len(list(reddit.subreddit("happy").top(limit=3))) == 3
-    with pytest.raises(prawcore.exceptions.ServerError):
+    with pytest.raises(prawcore.exceptions.NotFound):
         list(reddit.subreddit("rage").top(limit=3))
