@@ -8,6 +8,8 @@ metrics.json uses; the tables print accuracy in % as the paper does.
 
 from __future__ import annotations
 
+from typing import Any
+
 PAPER_DATASETS = ("reddit", "flickr")
 
 # Table 2: number of posts per emotion.
@@ -65,7 +67,19 @@ PAPER_TABLE5: dict[str, dict[str, dict[str, float]]] = {
 }
 
 
-def paper_dataset_for(name: str, sources: list[str] | None = None) -> str | None:
+def source_names(sources: Any) -> list[str]:
+    """Source names from dataset.json ``sources``: plain names, or entries like
+    ``{"store": ..., "source": ["reddit"], "posts": ...}`` as ``emofuse curate`` writes them."""
+    names: list[str] = []
+    for entry in sources or []:
+        value = entry.get("source") if isinstance(entry, dict) else entry
+        for name in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+    return names
+
+
+def paper_dataset_for(name: str, sources: Any = None) -> str | None:
     """Which of the paper's datasets ours corresponds to, if any.
 
     By name first (``reddit``, ``reddit-text``, ``flickr_2024`` ...), then by the single source
@@ -75,8 +89,9 @@ def paper_dataset_for(name: str, sources: list[str] | None = None) -> str | None
     for paper_name in PAPER_DATASETS:
         if lowered == paper_name or lowered.startswith((paper_name + "-", paper_name + "_")):
             return paper_name
-    if sources and len(set(sources)) == 1 and sources[0] in PAPER_DATASETS:
-        return sources[0]
+    names = source_names(sources)
+    if len(names) == 1 and names[0] in PAPER_DATASETS:
+        return names[0]
     return None
 
 

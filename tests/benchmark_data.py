@@ -118,7 +118,7 @@ def make_curated(
     manifest = {
         "name": name,
         "schema_version": CURATED_SCHEMA_VERSION,
-        "sources": ["reddit"],
+        "sources": [{"store": "raw/reddit/crawl.sqlite", "source": ["reddit"], "posts": len(rows)}],
         "classes": list(REDDIT_CLASSES),
         "data_dir": str(data_dir),
         "created_by": "tests/benchmark_data.py",

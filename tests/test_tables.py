@@ -125,6 +125,11 @@ def test_paper_dataset_matching():
     assert paper.paper_dataset_for("redditors") is None
     assert paper.paper_dataset_for("mine", ["flickr"]) == "flickr"
     assert paper.paper_dataset_for("mixed", ["flickr", "reddit"]) is None
+    # dataset.json as `emofuse curate` writes it
+    written = [{"store": "raw/flickr/crawl.sqlite", "source": ["flickr"], "posts": 9}]
+    assert paper.paper_dataset_for("mine", written) == "flickr"
+    written.append({"store": "raw/reddit/crawl.sqlite", "source": ["reddit"], "posts": 3})
+    assert paper.paper_dataset_for("mine", written) is None
     assert sum(paper.PAPER_TABLE2["flickr"].values()) == paper.PAPER_TABLE2_TOTALS["flickr"]
 
 
