@@ -437,11 +437,13 @@ def _collate(items: list[tuple[int, Any, str | None]]) -> list[tuple[int, Any, s
 
 
 def default_workers() -> int:
-    """Decoding workers: all cores but one, at most 8; none (decode in the main process) on a
-    machine with 2 cores or fewer, where a worker only competes with the main process for the
-    same cores (benchmarks/features.py measured 1 worker 1.6x slower than none there)."""
-    cores = os.cpu_count() or 1
-    return 0 if cores <= 2 else min(8, cores - 1)
+    """Decoding workers: all cores but one, at most 8 (0 = decode in the main process).
+
+    With a CNN the worker decodes while the main process runs the network. For color_stats on
+    a 2-core machine one worker measured anywhere from 1.6x slower to 1.5x faster than none,
+    depending on the load (benchmarks/features.py, docs/performance.md).
+    """
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
 
 
 def compute_vectors(
