@@ -300,7 +300,10 @@ class RedditCrawler:
             report.state = "banned" if reason == "banned" else "missing"
             report.detail = reason
         except prawcore.exceptions.Forbidden as error:
-            report.state, report.detail = "private", _json_reason(error) or "forbidden"
+            reason = _json_reason(error) or "forbidden"
+            # Reddit's 403 reasons: private, quarantined (needs an opt-in), gold_only...
+            report.state = "quarantined" if reason == "quarantined" else "private"
+            report.detail = reason
         else:
             if over18 and self.options.nsfw == "skip":
                 report.state, report.detail = "nsfw-skipped", "NSFW, --nsfw skip"
