@@ -320,7 +320,8 @@ def write_table2(curated_dirs: dict[str, Path], out_dir: Path) -> list[Path]:
     for name, curated in curated_dirs.items():
         markdown.append(f"## {name}\n")
         if (curated / "stats.md").is_file():
-            markdown.append((curated / "stats.md").read_text(encoding="utf-8").strip() + "\n")
+            stats_md = (curated / "stats.md").read_text(encoding="utf-8").strip()
+            markdown.append(_demote_headings(stats_md, levels=2) + "\n")
         else:
             records = _counts_from_posts(curated)
             headers = list(records[0]) if records else ["emotion", "posts"]
@@ -342,6 +343,13 @@ def write_table2(curated_dirs: dict[str, Path], out_dir: Path) -> list[Path]:
     md_path.write_text("\n".join(markdown), encoding="utf-8")
     pd.concat(frames, ignore_index=True).to_csv(csv_path, index=False)
     return [md_path, csv_path]
+
+
+def _demote_headings(markdown: str, levels: int) -> str:
+    """Nest a copied page under our headings: ``# x`` becomes ``### x`` for levels=2."""
+    return "\n".join(
+        "#" * levels + line if line.startswith("#") else line for line in markdown.splitlines()
+    )
 
 
 def _sources(curated: Path) -> list[str] | None:

@@ -101,7 +101,9 @@ def test_table5_uses_single_modality_conditions(tmp_path):
 def test_table2_copies_curated_stats_and_counts_when_absent(tmp_path):
     with_stats = tmp_path / "curated" / "reddit"
     with_stats.mkdir(parents=True)
-    (with_stats / "stats.md").write_text("| emotion | posts |\n|---|---:|\n| joy | 7 |\n")
+    (with_stats / "stats.md").write_text(
+        "# Stats\n\n| emotion | posts |\n|---|---:|\n| joy | 7 |\n"
+    )
     (with_stats / "stats.csv").write_text("emotion,posts\njoy,7\n")
     without = tmp_path / "curated" / "other"
     without.mkdir(parents=True)
@@ -111,7 +113,7 @@ def test_table2_copies_curated_stats_and_counts_when_absent(tmp_path):
     out = tmp_path / "tables"
     tables.write_table2({"reddit": with_stats, "other": without}, out)
     markdown = (out / "table2.md").read_text()
-    assert "| joy | 7 |" in markdown
+    assert "| joy | 7 |" in markdown and "\n### Stats\n" in markdown  # nested under ## reddit
     assert "| joy | 1119 |" in markdown  # the paper's reddit Table 2 beside ours
     assert "| fear | 0 | 1 | 1 |" in markdown  # counted from posts.parquet: test, train, posts
     frame = pd.read_csv(out / "table2.csv")
