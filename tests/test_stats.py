@@ -83,16 +83,47 @@ def test_all_pairs_are_tested_and_corrected_together():
 def test_weighted_f1_matches_scikit_learn_on_resampled_posts():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 4, 150)
-    pred = np.where(rng.random(150) < 0.6, y, rng.integers(0, 4, 150))
+    preds = np.stack(
+        [np.where(rng.random(150) < p, y, rng.integers(0, 4, 150)) for p in (0.6, 0.8)]
+    )
+    preds[1, :10] = stats.UNSCORED  # the second seed could not score 10 posts
     counts = rng.multinomial(150, np.full(150, 1 / 150), size=5).astype(float)
-    macro, micro, accuracy = stats._weighted_f1(y[None], pred[None], counts, 4)
+    macro, micro, accuracy, valid = stats._weighted_f1(y, preds, counts, 4)
+    assert macro.shape == (5, 2) and valid.all()
     for b in range(5):
-        idx = np.repeat(np.arange(150), counts[b].astype(int))
-        assert macro[b] == pytest.approx(
-            f1_score(y[idx], pred[idx], labels=range(4), average="macro", zero_division=0)
-        )
-        assert micro[b] == pytest.approx(f1_score(y[idx], pred[idx], average="micro"))
-        assert accuracy[b] == pytest.approx(np.mean(y[idx] == pred[idx]))
+        for s in range(2):
+            idx = np.repeat(np.arange(150), counts[b].astype(int))
+            idx = idx[preds[s, idx] != stats.UNSCORED]
+            t, p = y[idx], preds[s, idx]
+            assert macro[b, s] == pytest.approx(
+                f1_score(t, p, labels=range(4), average="macro", zero_division=0)
+            )
+            assert micro[b, s] == pytest.approx(f1_score(t, p, average="micro"))
+            assert accuracy[b, s] == pytest.approx(np.mean(t == p))
+
+
+def test_point_metrics_match_scikit_learn():
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 5, 300)
+    pred = np.where(rng.random(300) < 0.6, y, rng.integers(0, 4, 300))  # class 4 never predicted
+    pred[:7] = stats.UNSCORED
+    ours = stats.point_metrics(y, pred, 5)
+    t, p = y[7:], pred[7:]
+    assert (
+        stats.confusion_counts(y, pred, 5).tolist()
+        == confusion_matrix(t, p, labels=range(5)).tolist()
+    )
+    assert ours["accuracy"] == pytest.approx(np.mean(t == p))
+    assert ours["f1_macro"] == pytest.approx(
+        f1_score(t, p, labels=range(5), average="macro", zero_division=0)
+    )
+    assert ours["f1_micro"] == pytest.approx(f1_score(t, p, labels=range(5), average="micro"))
+    assert ours["per_class_f1"] == pytest.approx(
+        f1_score(t, p, labels=range(5), average=None, zero_division=0).tolist()
+    )
+    assert stats.point_metrics(y, np.full(300, stats.UNSCORED), 5) is None
 
 
 def test_bootstrap_interval_width_matches_the_normal_approximation():
