@@ -352,7 +352,6 @@ class Trainer:
         self.device_ = resolve_device(self.device)
         self.hparams_ = self._resolved_hparams()
         torch.manual_seed(self.seed)
-        np.random.seed(self.seed)
 
         image_rows = train.image[train.has_image]
         if len(image_rows):
