@@ -101,7 +101,7 @@ def color_statistics(rgb: np.ndarray) -> np.ndarray:
     mean_s, mean_v = saturation.mean(), value.mean()
     pleasure = 0.69 * mean_v + 0.22 * mean_s
     arousal = -0.31 * mean_v + 0.60 * mean_s
-    dominance = 0.76 * mean_v + 0.32 * mean_s
+    dominance = -0.76 * mean_v + 0.32 * mean_s
     rg = r - g
     yb = 0.5 * (r + g) - b
     colourfulness = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
@@ -199,6 +199,10 @@ class ColorStats(Extractor):
 
     def __init__(self, weights: Path | None = None, device: str = "cpu"):
         super().__init__("color_stats", 51, None, device)
+
+    def variant(self) -> str:
+        # bump whenever color_statistics changes, so that old cached vectors are not reused
+        return "v2"
 
     def preprocess(self, path: Path) -> np.ndarray:
         image = open_rgb(path, self.SIZE)

@@ -83,7 +83,7 @@ def test_color_stats_on_real_jpegs_mean_over_images_and_cache(posts_and_data):
     assert not vectors[7].any()
     assert np.allclose(vectors[6], (vectors[0] + vectors[1]) / 2)
     assert len({tuple(v) for v in vectors[:6]}) == 6  # six different real images
-    shards = list((data / "features" / "color_stats" / "v1").glob("shard-*.npz"))
+    shards = list((data / "features" / "color_stats" / "v2").glob("shard-*.npz"))
     assert len(shards) == 1
     # a rerun never recomputes: with the image files gone, the cache alone answers
     shutil.rmtree(data / "raw")
