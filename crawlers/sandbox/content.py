@@ -26,9 +26,9 @@ unreliable *independently*, so that one often rescues the other:
   at all (``IMAGE_UNINFORMATIVE``: a screenshot of text).
 
 The text and the image of a post draw their noise from the same ``rng`` but independently, so
-image and text disagree on some posts. ``docs/sandbox.md`` has the accuracies these settings
-give; ``tests/test_content.py`` checks that each modality is informative but not perfect and
-that combining them helps.
+image and text disagree on some posts. ``docs/demo-data.md`` has the accuracies these settings
+give with the six real models (``benchmarks/demo_signal.py``); ``tests/test_content.py`` checks
+that each modality is informative but not perfect and that combining them helps.
 """
 
 from __future__ import annotations
@@ -112,9 +112,9 @@ NEIGHBOURS: dict[str, list[str]] = {
     "disgust": ["anger", "fear"],
 }
 
-TEXT_UNINFORMATIVE = 0.12  # no class word at all
+TEXT_UNINFORMATIVE = 0.10  # no class word at all
 TEXT_OTHER_CLASS = 0.06  # about another class altogether
-TEXT_MIXED = 0.25  # one class word from another class
+TEXT_MIXED = 0.18  # one class word from another class
 WORD_SLIP = 0.10  # any class word from a neighbouring class
 
 
@@ -208,8 +208,8 @@ BLURRED_SHAPES = {"blotches", "rings", "skyline"}
 IMAGE_UNINFORMATIVE = 0.05  # a screenshot of text: no emotion in the picture
 IMAGE_OTHER_CLASS = 0.06  # shows another class
 IMAGE_BLEND = 0.30  # halfway between the class and another one
-HUE_JITTER = 0.10
-SV_JITTER = 0.18  # saturation and brightness jitter
+HUE_JITTER = 0.09
+SV_JITTER = 0.16  # saturation and brightness jitter
 
 
 def make_image(label: str, rng: random.Random, size: tuple[int, int] = (160, 120)) -> Image.Image:
