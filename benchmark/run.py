@@ -52,6 +52,10 @@ class RunOptions:
     n_boot: int = 1000
     run_id: str | None = None
     build_report: bool = True
+    # Early stopping (None: the Trainer's defaults). The joint models learn their text pathway
+    # after the image one, so a short patience can stop them before it (docs/demo-data.md).
+    patience: int | None = None
+    max_epochs: int | None = None
 
 
 @dataclass
@@ -306,6 +310,8 @@ def train_and_predict(
     seed: int,
     device: str,
     hparams: dict[str, Any] | None = None,
+    patience: int | None = None,
+    max_epochs: int | None = None,
 ) -> ModelOutcome:
     """Fit one model with one seed on train (selection on validation), predict the test posts."""
     import numpy as np
@@ -317,7 +323,15 @@ def train_and_predict(
     if reason:
         empty = np.full((len(test), len(dataset.classes)), np.nan)
         return ModelOutcome({c: empty for c in CONDITIONS}, note=reason)
-    trainer = Trainer(model=model, dataset=dataset.name, hparams=hparams, seed=seed, device=device)
+    stopping = {"patience": patience, "max_epochs": max_epochs}
+    trainer = Trainer(
+        model=model,
+        dataset=dataset.name,
+        hparams=hparams,
+        seed=seed,
+        device=device,
+        **{name: value for name, value in stopping.items() if value is not None},
+    )
     trainer.fit(train, validation)
     return ModelOutcome(
         {c: trainer.predict_proba(test, condition=c) for c in CONDITIONS},
@@ -374,7 +388,13 @@ def run_benchmark(options: RunOptions) -> Path:
                 per_seed = []
                 for seed in range(options.seeds):
                     outcome = train_and_predict(
-                        model, dataset, seed, options.device, hparams=overrides or None
+                        model,
+                        dataset,
+                        seed,
+                        options.device,
+                        hparams=overrides or None,
+                        patience=options.patience,
+                        max_epochs=options.max_epochs,
                     )
                     per_seed.append(outcome.probabilities)
                     used.setdefault(model, {})
