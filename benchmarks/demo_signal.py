@@ -11,6 +11,9 @@ It prints one Markdown table per dataset and trainer setting: the Trainer's defa
 short). Results and the command are in docs/demo-data.md.
 
     .venv/bin/python benchmarks/demo_signal.py --per-class 250 --seeds 3 --patience 10
+
+``--curated DIR`` (a curated dataset folder, e.g. the demo's ``emofuse-data/curated/reddit``)
+trains on that dataset's own splits and features instead of generated posts.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import io
 import random
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -83,6 +87,21 @@ def splits(texts, vectors, labels, classes, seed: int):
     return out
 
 
+def curated_splits(folder: Path):
+    """FusionData of a curated dataset's own splits, with color_stats features (cached)."""
+    import json
+
+    import pandas as pd
+
+    from emofuse.benchmark.train import prepare_splits
+
+    posts = pd.read_parquet(folder / "posts.parquet")
+    classes = json.loads((folder / "dataset.json").read_text())["classes"]
+    data_dir = folder.resolve().parents[1]  # <data>/curated/<name>
+    prepared, _ = prepare_splits(posts, data_dir, "color_stats", classes=classes)
+    return prepared
+
+
 def evaluate(dataset: str, data, seeds: int, trainer_args: dict) -> list[str]:
     from emofuse.benchmark.run import CONDITIONS, MODEL_NAMES
     from emofuse.benchmark.train import Trainer
@@ -115,6 +134,7 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--curated", type=Path, help="a curated dataset folder to use instead")
     args = parser.parse_args()
     settings = {
         "Trainer defaults": {},
@@ -123,11 +143,17 @@ def main() -> None:
             "max_epochs": args.max_epochs,
         },
     }
-    for dataset, classes in (("reddit", REDDIT_CLASSES), ("flickr", FLICKR_CLASSES)):
+    if args.curated:
+        jobs = [(args.curated.name, curated_splits(args.curated))]
+    else:
+        jobs = []
+        for dataset, classes in (("reddit", REDDIT_CLASSES), ("flickr", FLICKR_CLASSES)):
+            texts, vectors, labels = generate(dataset, classes, args.per_class, args.data_seed)
+            jobs.append((dataset, splits(texts, vectors, labels, classes, args.data_seed)))
+    for dataset, data in jobs:
         started = time.perf_counter()
-        texts, vectors, labels = generate(dataset, classes, args.per_class, args.data_seed)
-        data = splits(texts, vectors, labels, classes, args.data_seed)
-        print(f"\n## {dataset}: {len(labels)} posts, {len(data['test'])} test posts\n")
+        total = sum(len(part) for part in data.values())
+        print(f"\n## {dataset}: {total} posts, {len(data['test'])} test posts\n")
         for title, trainer_args in settings.items():
             print(f"{title}:\n")
             print("\n".join(evaluate(dataset, data, args.seeds, trainer_args)) + "\n")
