@@ -56,6 +56,26 @@ def run(
     tune: Annotated[
         bool, typer.Option("--tune", help="Choose hyperparameters on validation (small grid).")
     ] = False,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            "--patience",
+            help="Early stopping: epochs without a better validation accuracy (default: the "
+            "Trainer's).",
+        ),
+    ] = None,
+    max_epochs: Annotated[
+        int | None,
+        typer.Option("--max-epochs", help="Most epochs per model (default: the Trainer's)."),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Training processes (0: one per core on the CPU for datasets of 1,000+ "
+            "training posts, else 1).",
+        ),
+    ] = 0,
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Bootstrap replicates for the 95% intervals.")
     ] = 1000,
@@ -89,6 +109,9 @@ def run(
         n_boot=bootstrap,
         run_id=run_id,
         build_report=not no_report,
+        patience=patience,
+        max_epochs=max_epochs,
+        workers=workers,
     )
     run_benchmark(options)
 

@@ -52,6 +52,7 @@ class RunOptions:
     n_boot: int = 1000
     run_id: str | None = None
     build_report: bool = True
+    workers: int = 0  # training processes; 0: automatic (see resolve_workers)
     # Early stopping (None: the Trainer's defaults). The joint models learn their text pathway
     # after the image one, so a short patience can stop them before it (docs/demo-data.md).
     patience: int | None = None
@@ -130,6 +131,12 @@ def equivalent_command(options: RunOptions, datasets: list[str]) -> str:
     args += ["--device", options.device, "--bootstrap", str(options.n_boot)]
     if options.tune:
         args.append("--tune")
+    if options.workers:
+        args += ["--workers", str(options.workers)]
+    if options.patience is not None:
+        args += ["--patience", str(options.patience)]
+    if options.max_epochs is not None:
+        args += ["--max-epochs", str(options.max_epochs)]
     args += ["--data", str(options.data_dir)]
     return shlex.join(args)
 
@@ -138,6 +145,11 @@ def check_options(options: RunOptions) -> list[str]:
     """Every check that needs no training; returns the datasets to run. Writes nothing."""
     if options.seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {options.seeds}", "use --seeds 5")
+    if options.workers < 0:
+        raise UserError(f"--workers must be 0 (automatic) or more, got {options.workers}")
+    for name, value in (("--patience", options.patience), ("--max-epochs", options.max_epochs)):
+        if value is not None and value < 1:
+            raise UserError(f"{name} must be at least 1, got {value}", f"use {name} 10")
     if options.n_boot < 100:
         raise UserError("the bootstrap needs at least 100 replicates", "use --bootstrap 1000")
     options.models = parse_models(options.models)
@@ -288,6 +300,7 @@ class ModelOutcome:
     note: str = ""
     hparams: dict[str, Any] = field(default_factory=dict)
     best_epoch: dict[str, int] = field(default_factory=dict)
+    epochs_trained: int = 0  # over the model's parts (late fusion trains two)
 
 
 def cannot_train_reason(model: str, train: Any) -> str:
@@ -333,11 +346,101 @@ def train_and_predict(
         **{name: value for name, value in stopping.items() if value is not None},
     )
     trainer.fit(train, validation)
+    last_epoch: dict[str, int] = {}
+    for record in trainer.history_:
+        last_epoch[record["part"]] = record["epoch"]
     return ModelOutcome(
         {c: trainer.predict_proba(test, condition=c) for c in CONDITIONS},
         hparams=dict(trainer.hparams_),
         best_epoch=dict(trainer.best_epoch_),
+        epochs_trained=sum(last_epoch.values()),
     )
+
+
+def resolve_workers(workers: int, device: str, dataset: PreparedDataset) -> int:
+    """How many processes train in parallel: ``workers`` when given (>= 1); else, on the
+    CPU, one per core for datasets of 1,000 training posts or more (the Trainer fits with one
+    torch thread, so a second core is otherwise idle), and 1 below that, where starting a
+    process costs more than it saves. A GPU run uses one process."""
+    import os
+
+    if workers >= 1:
+        return workers
+    if device != "cpu" or len(dataset.splits["train"]) < 1000:
+        return 1
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def fit_models(
+    dataset: PreparedDataset,
+    models: list[str],
+    seeds: int,
+    device: str,
+    tuned: dict[str, dict[str, Any]] | None = None,
+    patience: int | None = None,
+    max_epochs: int | None = None,
+    workers: int = 1,
+    on_done: Any = None,
+) -> dict[tuple[str, int], ModelOutcome]:
+    """Every (model, seed) of one dataset, in this process or in ``workers`` processes.
+
+    Each fit depends only on its seed (the Trainer seeds torch and fits with one thread), so
+    the outcomes are the same either way; the parallel path only uses more cores. Worker
+    processes are spawned (never forked: torch's thread pools do not survive a fork) and get
+    the dataset once, at start.
+    """
+    jobs = [(model, seed) for model in models for seed in range(seeds)]
+    tuned = tuned or {}
+
+    def arguments(model: str) -> dict[str, Any]:
+        return {
+            "hparams": tuned.get(model) or None,
+            "patience": patience,
+            "max_epochs": max_epochs,
+        }
+
+    outcomes: dict[tuple[str, int], ModelOutcome] = {}
+    if workers <= 1:
+        for model, seed in jobs:
+            outcomes[model, seed] = train_and_predict(
+                model, dataset, seed, device, **arguments(model)
+            )
+            if on_done:
+                on_done()
+        return outcomes
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=context,
+        initializer=_worker_start,
+        initargs=(dataset,),
+    ) as pool:
+        futures = {
+            pool.submit(_worker_fit, model, seed, device, arguments(model)): (model, seed)
+            for model, seed in jobs
+        }
+        for future in as_completed(futures):
+            outcomes[futures[future]] = future.result()
+            if on_done:
+                on_done()
+    return outcomes
+
+
+_WORKER_DATASET: PreparedDataset | None = None
+
+
+def _worker_start(dataset: PreparedDataset) -> None:
+    global _WORKER_DATASET
+    _WORKER_DATASET = dataset
+
+
+def _worker_fit(model: str, seed: int, device: str, arguments: dict[str, Any]) -> ModelOutcome:
+    assert _WORKER_DATASET is not None, "worker started without its dataset"
+    return train_and_predict(model, _WORKER_DATASET, seed, device, **arguments)
 
 
 def tune_model(model: str, dataset: PreparedDataset, device: str) -> tuple[dict, list[dict]]:
@@ -376,35 +479,40 @@ def run_benchmark(options: RunOptions) -> Path:
     with progress() as bar:
         task = bar.add_task("training", total=len(prepared) * len(options.models) * options.seeds)
         for dataset in prepared:
-            probabilities[dataset.name], notes[dataset.name] = {}, {}
             used = config["datasets"][dataset.name]["models"]
-            for model in options.models:
-                overrides: dict[str, Any] = {}
-                if options.tune:
+            tuned: dict[str, dict[str, Any]] = {}
+            if options.tune:
+                for model in options.models:
                     bar.update(task, description=f"{dataset.name}: tuning {model}")
-                    overrides, grid = tune_model(model, dataset, options.device)
-                    used[model] = {"tuned": overrides, "grid": grid}
-                bar.update(task, description=f"{dataset.name}: {model}")
-                per_seed = []
-                for seed in range(options.seeds):
-                    outcome = train_and_predict(
-                        model,
-                        dataset,
-                        seed,
-                        options.device,
-                        hparams=overrides or None,
-                        patience=options.patience,
-                        max_epochs=options.max_epochs,
-                    )
-                    per_seed.append(outcome.probabilities)
-                    used.setdefault(model, {})
-                    used[model].setdefault("best_epoch", []).append(outcome.best_epoch)
-                    used[model]["hparams"] = outcome.hparams
-                    used[model]["note"] = outcome.note
-                    bar.advance(task)
-                probabilities[dataset.name][model] = per_seed
-                notes[dataset.name][model] = outcome.note
-                prediction_frames.append(_prediction_frame(dataset, model, per_seed))
+                    tuned[model], grid = tune_model(model, dataset, options.device)
+                    used[model] = {"tuned": tuned[model], "grid": grid}
+            workers = resolve_workers(options.workers, options.device, dataset)
+            config["datasets"][dataset.name]["workers"] = workers
+            bar.update(task, description=f"{dataset.name}: training ({workers} process(es))")
+            outcomes = fit_models(
+                dataset,
+                options.models,
+                options.seeds,
+                options.device,
+                tuned=tuned,
+                patience=options.patience,
+                max_epochs=options.max_epochs,
+                workers=workers,
+                on_done=lambda: bar.advance(task),
+            )
+            probabilities[dataset.name], notes[dataset.name] = {}, {}
+            for model in options.models:
+                per_seed = [outcomes[model, seed] for seed in range(options.seeds)]
+                record = used.setdefault(model, {})
+                record["best_epoch"] = [outcome.best_epoch for outcome in per_seed]
+                record["epochs_trained"] = [outcome.epochs_trained for outcome in per_seed]
+                record["hparams"] = per_seed[-1].hparams
+                record["note"] = per_seed[-1].note
+                probabilities[dataset.name][model] = [o.probabilities for o in per_seed]
+                notes[dataset.name][model] = per_seed[-1].note
+                prediction_frames.append(
+                    _prediction_frame(dataset, model, probabilities[dataset.name][model])
+                )
     config["train_seconds"] = round(time.perf_counter() - started, 1)
 
     metrics = build_metrics(run_id, prepared, probabilities, notes, options.n_boot)

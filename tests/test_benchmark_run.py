@@ -137,21 +137,26 @@ def test_text_only_dataset_is_reported_not_crashed(finished_run):
     assert "n/a" in row and "0/12" in row
 
 
-def test_same_seed_gives_the_same_predictions(tmp_path):
+def test_same_seed_gives_the_same_predictions_in_one_or_two_processes(tmp_path):
     data = tmp_path / "data"
     make_curated(data, "small", per_class=20, missing_image_every=0)
     runs = []
-    for run_id in ("a", "b"):
+    for run_id, workers in (("a", 1), ("b", 2)):
         options = run_module.RunOptions(
             data_dir=data,
-            models=["common_space"],
-            seeds=1,
+            models=["text", "common_space"],
+            seeds=2,
             extractor="color_stats",
             n_boot=100,
             run_id=run_id,
             build_report=False,
+            workers=workers,
         )
-        runs.append(pd.read_parquet(run_module.run_benchmark(options) / "predictions.parquet"))
+        run_dir = run_module.run_benchmark(options)
+        assert json.loads((run_dir / "config.json").read_text())["datasets"]["small"][
+            "workers"
+        ] == (workers)
+        runs.append(pd.read_parquet(run_dir / "predictions.parquet"))
     pd.testing.assert_frame_equal(runs[0], runs[1])
 
 
@@ -243,6 +248,9 @@ def test_cuda_without_a_gpu(curated_data, capsys, monkeypatch):
 
 def test_other_bad_options(curated_data, capsys, monkeypatch, tmp_path):
     assert "--seeds" in _refused(capsys, curated_data, "--all", "--seeds", "0")
+    assert "--patience must be at least 1" in _refused(
+        capsys, curated_data, "--all", "--patience", "0"
+    )
     assert "GloVe file not found" in _refused(
         capsys, curated_data, "--all", "--glove", str(tmp_path / "no.txt")
     )
