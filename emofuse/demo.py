@@ -302,9 +302,46 @@ def _benchmark(context: DemoContext) -> str:
     context.run_dir = run_benchmark(options)
     report = context.run_dir / "report.html"
     context.report = report if report.is_file() else None
+    findings = _findings(json.loads((context.run_dir / "metrics.json").read_text()))
     return (
-        f"6 models x {context.seeds} seed(s) x {len(context.curated)} datasets -> {context.run_dir}"
+        f"6 models x {context.seeds} seed(s) x {len(context.curated)} datasets -> "
+        f"{context.run_dir}\n" + "\n".join(findings)
     )
+
+
+def _findings(metrics: dict[str, Any]) -> list[str]:
+    """What the run measured about the paper's two claims, per dataset (mean test accuracy)."""
+
+    def accuracy(results: dict, model: str, condition: str) -> float | None:
+        entry = results.get(model, {}).get(condition, {}).get("accuracy")
+        return None if entry is None else 100 * entry["mean"]
+
+    lines = []
+    for name, dataset in metrics["datasets"].items():
+        results = dataset["results"]
+        single = {m: accuracy(results, m, "both") for m in ("image", "text")}
+        fusion = {
+            m: accuracy(results, m, "both")
+            for m in ("late_fusion", "early_fusion", "joint_fusion", "common_space")
+        }
+        missing = {
+            (m, c): accuracy(results, m, c)
+            for m in ("joint_fusion", "common_space")
+            for c in ("image_only", "text_only")
+        }
+        if None in [*single.values(), *fusion.values(), *missing.values()]:
+            continue
+        best_single = max(single, key=lambda m: single[m])
+        best_fusion = max(fusion, key=lambda m: fusion[m])
+        lines.append(
+            f"{name}: best fusion {best_fusion} {fusion[best_fusion]:.1f} vs best single "
+            f"{best_single} {single[best_single]:.1f}; common_space vs joint_fusion with only "
+            f"the image {missing['common_space', 'image_only']:.1f} vs "
+            f"{missing['joint_fusion', 'image_only']:.1f}, only the text "
+            f"{missing['common_space', 'text_only']:.1f} vs "
+            f"{missing['joint_fusion', 'text_only']:.1f}"
+        )
+    return lines
 
 
 def _report(context: DemoContext) -> str:

@@ -120,3 +120,17 @@ def test_images_are_not_near_duplicates():
     distances = (bits[:, None, :] != bits[None, :, :]).sum(-1)
     np.fill_diagonal(distances, 64)
     assert distances.min() > 6
+
+
+def test_flickr_descriptions_follow_their_knob(monkeypatch):
+    rng = random.Random(4)
+    class_words = {w for words in content.CLASS_WORDS.values() for w in words}
+
+    def share_with_class_words() -> float:
+        texts = [content.make_description("awe", rng) for _ in range(200)]
+        return sum(any(w.strip(",") in class_words for w in t.lower().split()) for t in texts) / 200
+
+    monkeypatch.setattr(content, "DESCRIPTION_INFORMATIVE", 0.0)
+    assert share_with_class_words() == 0.0
+    monkeypatch.setattr(content, "DESCRIPTION_INFORMATIVE", 1.0)
+    assert share_with_class_words() > 0.8

@@ -183,3 +183,19 @@ def test_an_earlier_demo_folder_is_replaced(tmp_path: Path) -> None:
         _prepare_data_folder(theirs, explicit=True)
     assert (theirs / "notes.txt").read_text() == "mine"
     assert not (theirs / DEMO_MARKER).exists()
+
+
+def test_findings_read_the_metrics(demo_run: dict) -> None:
+    """The summary's findings are computed from metrics.json, not written in advance."""
+    from emofuse.demo import _findings
+
+    metrics = json.loads((demo_run["data"] / "runs" / "demo" / "metrics.json").read_text())
+    lines = _findings(metrics)
+    assert [line.split(":")[0] for line in lines] == list(metrics["datasets"])
+    reddit = metrics["datasets"]["reddit"]["results"]
+    text = 100 * reddit["text"]["both"]["accuracy"]["mean"]
+    image = 100 * reddit["image"]["both"]["accuracy"]["mean"]
+    best = "text" if text >= image else "image"
+    reddit_line = next(line for line in lines if line.startswith("reddit"))
+    assert f"best single {best} {max(text, image):.1f}" in reddit_line
+    assert "best fusion" in demo_run["result"].stderr  # and the demo prints them
