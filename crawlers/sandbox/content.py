@@ -150,8 +150,8 @@ def make_text(label: str, rng: random.Random) -> str:
 
 # Flickr descriptions talk about the place and the camera; this share also speaks of the
 # emotion. Raising it makes the Flickr text stronger, as in the paper (text 30 points above the
-# image there); measured (docs/demo-data.md), at 0.3 to 0.7 joint and common space fusion no
-# longer beat the text alone on color_stats features, so the demo leaves the title to carry it.
+# image there); measured in a demo run (docs/demo-data.md), at 0.7 joint and common space
+# fusion no longer beat the text alone on color_stats features, so the title carries it alone.
 DESCRIPTION_INFORMATIVE = 0.0
 DESCRIPTION_SHAPES = [
     "Shot on my {n} during a {n} {n}",
