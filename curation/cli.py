@@ -17,9 +17,9 @@ def curate(
         list[Path] | None,
         typer.Option(
             "--store",
-            metavar="PATH",
+            metavar="<path>",
             help="A crawl store (crawl.sqlite or its folder) to curate; repeatable. "
-            "Default: every <data>/raw/*/crawl.sqlite, one dataset per store.",
+            "Default: each crawl.sqlite under <data>/raw/, one dataset per store.",
         ),
     ] = None,
     name: Annotated[
@@ -63,8 +63,9 @@ def curate(
         list[str] | None,
         typer.Option(
             "--rule",
-            metavar="SOURCE.RULE=on|off",
-            help="One source's rule on or off, e.g. --rule reddit.language=on; repeatable.",
+            metavar="<str>",
+            help="SOURCE.RULE=on|off: one source's rule on or off, e.g. "
+            "--rule reddit.language=on; repeatable.",
         ),
     ] = None,
     min_words: Annotated[

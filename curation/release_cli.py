@@ -21,7 +21,7 @@ def release(
         str | None,
         typer.Option(
             help="Dataset name: picks <data>/curated/<name> and <data>/release/<name> "
-            "[default: the --curated folder's name, else reddit]",
+            "\\[default: the --curated folder's name, else reddit]",
             show_default=False,
         ),
     ] = None,

@@ -317,54 +317,59 @@ def test_store_option_and_name_merge_stores(data_dir: Path, tmp_path: Path):
 
 
 def _snapshot(data: Path) -> dict:
-    curated = data / "curated"
-    return (
-        {p: p.read_bytes() for p in sorted(curated.rglob("*")) if p.is_file()}
-        if curated.exists()
-        else {}
-    )
+    """Every file of the data directory (stores, images, curated data) and its bytes."""
+    if not data.exists():
+        return {}
+    return {p: p.read_bytes() for p in sorted(data.rglob("*")) if p.is_file()}
 
 
 def test_bad_inputs_exit_2_and_write_nothing(data_dir: Path, capsys):
-    assert run() == 2  # no store at all
-    assert "no crawl store" in capsys.readouterr().err
-    assert not (data_dir / "curated").exists()
+    def refused(*args: str) -> str:
+        """Run a curate that must be refused: exit 2, one line, the data dir untouched."""
+        before = _snapshot(data_dir)
+        assert run(*args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error:"), err
+        assert _snapshot(data_dir) == before  # stores, images and curated data, byte for byte
+        return err
+
+    assert "no crawl store" in refused()  # no store at all
+    assert not data_dir.exists()
 
     CrawlStore(data_dir / "raw" / "reddit" / "crawl.sqlite", source="reddit").close()
-    assert run() == 2  # an empty store
-    assert "has no posts" in capsys.readouterr().err
+    assert "has no posts" in refused()  # an empty store
     assert not (data_dir / "curated").exists()
 
     reddit = StoreBuilder(data_dir, "reddit")
     reddit.post("a", "joy", "Fine", images=[jpeg_bytes(picture(1))])
     reddit.store.close()
     assert run() == 0
-    before = _snapshot(data_dir)
+    capsys.readouterr()
+    curated = (data_dir / "curated" / "reddit" / "posts.parquet").read_bytes()
 
     flickr = StoreBuilder(data_dir, "flickr")
     flickr.post("b", "boredom", LONG_EN, votes=(5, 5), images=[jpeg_bytes(picture(2))])
     flickr.store.close()
-    assert run() == 2  # an unknown class in a store
-    assert "unknown class boredom" in capsys.readouterr().err
-    assert run("--store", str(data_dir / "raw" / "reddit"), "--classes", "joy,nope") == 2
-    assert "unknown class nope" in capsys.readouterr().err
-    assert _snapshot(data_dir) == before
+    assert "unknown class boredom" in refused()  # an unknown class in a store
+    assert "unknown class nope" in refused(
+        "--store", str(data_dir / "raw" / "reddit"), "--classes", "joy,nope"
+    )
 
-    with sqlite3.connect(data_dir / "raw" / "flickr" / "crawl.sqlite") as conn:
+    conn = sqlite3.connect(data_dir / "raw" / "flickr" / "crawl.sqlite")
+    with conn:
         conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    assert run("--classes", "joy,boredom") == 2  # a store from a newer emofuse
-    assert "newer emofuse" in capsys.readouterr().err
+    conn.close()  # closed: no -wal/-shm file of this connection left beside the store
+    assert "newer emofuse" in refused("--classes", "joy,boredom")  # a store from a newer emofuse
     for args in (
         ["--store", str(data_dir / "nowhere")],
         ["--test-frac", "0.6", "--val-frac", "0.5"],
         ["--rule", "reddit.colour=on"],
         ["--language-detector", "magic"],
     ):
-        assert run(*args) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and err.startswith("error:")
-    assert _snapshot(data_dir) == before
-    assert [p.name for p in (data_dir / "curated").iterdir()] == ["reddit"]  # no temp folder left
+        refused(*args)
+    # the earlier dataset is still there, and no temporary folder is left beside it
+    assert (data_dir / "curated" / "reddit" / "posts.parquet").read_bytes() == curated
+    assert [p.name for p in (data_dir / "curated").iterdir()] == ["reddit"]
 
 
 def test_no_image_rule_and_keep_text_only(data_dir: Path):

@@ -5,6 +5,7 @@ anger 615 in the printed statistics.
 """
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -55,6 +56,31 @@ def test_real_reddit_release_curates_to_the_papers_counts(shared_data, data_dir,
     report = json.loads((data_dir / "curated" / "reddit" / "filter_report.json").read_text())
     assert sum(sum(counts.values()) for counts in report["removed"].values()) == 0
     assert report["rules_per_source"]["reddit"]["language"] is False
+
+    # the length and language rules, switched on for the real titles
+    with pytest.raises(SystemExit) as exit_info:
+        main(["curate", "--keep-text-only", "--rule", "reddit.length=on",
+              "--rule", "reddit.language=on", "--data", str(data_dir)])  # fmt: skip
+    assert exit_info.value.code == 0
+    strict = pq.read_table(data_dir / "curated" / "reddit" / "posts.parquet").to_pandas()
+    report = json.loads((data_dir / "curated" / "reddit" / "filter_report.json").read_text())
+    removed = {rule: sum(counts.values()) for rule, counts in report["removed"].items()}
+
+    # length: words counted once URLs and r/ u/ links are gone ("Clown in water (X-Post
+    # /r/Thalassophobia)" has 3), counted here independently of emofuse.curation.filters
+    def words(title: str) -> int:
+        return len(re.findall(r"[^\W_]+", re.sub(r"https?://\S+|(?<!\w)/?[ru]/\w+", " ", title)))
+
+    short = {
+        post_id
+        for post_id, title in zip(posts["post_id"], posts["title"], strict=True)
+        if words(title) < 6
+    }
+    assert removed["length"] == len(short) > 700
+    assert not short & set(strict["post_id"])
+    # language: the English titles that are long enough stay (>= 99%)
+    assert removed["language"] <= 0.01 * (len(posts) - len(short))
+    assert len(strict) == len(posts) - removed["length"] - removed["language"]
 
 
 def test_real_emotion6_photos_agreement_and_near_duplicates(shared_data, data_dir):
