@@ -33,6 +33,16 @@ CONDITIONS = ("both", "image_only", "text_only")
 TEXT_ENCODERS = ("embedding", "minilm")
 BUILTIN_EXTRACTORS = ("color_stats", "inception_v3")
 REQUIRED_COLUMNS = ("post_id", "label", "text", "images", "split")
+# Rough cost of one fit, timed once on Flickr-sized cached features (image 2.2 s, joint
+# fusion 21.6 s): it only orders the jobs of a parallel run.
+RELATIVE_FIT_COST = {
+    "joint_fusion": 10,
+    "early_fusion": 5,
+    "common_space": 5,
+    "late_fusion": 2,
+    "text": 2,
+    "image": 1,
+}
 
 
 @dataclass
@@ -390,6 +400,9 @@ def fit_models(
     the dataset once, at start.
     """
     jobs = [(model, seed) for model in models for seed in range(seeds)]
+    if workers > 1:
+        # longest first, so that no process is left with a slow fit at the end
+        jobs.sort(key=lambda job: -RELATIVE_FIT_COST.get(job[0], 1))
     tuned = tuned or {}
 
     def arguments(model: str) -> dict[str, Any]:
