@@ -988,6 +988,10 @@ def build_release(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    # a progress bar given unstarted starts only now: a refused release prints its one error
+    # line and nothing else (a started bar leaves a blank line behind)
+    if progress is not None:
+        progress.start()
     try:
         (temp / "data").mkdir()
         data_files: dict[str, str] = {}
@@ -1089,4 +1093,7 @@ def build_release(
         if first_created is not None:
             shutil.rmtree(first_created, ignore_errors=True)
         raise
+    finally:
+        if progress is not None:
+            progress.stop()
     return summary

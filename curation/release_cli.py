@@ -60,19 +60,19 @@ def release(
         name = curated.resolve().name if curated is not None else "reddit"
     curated_path = curated if curated is not None else curated_dir(root, name)
     out_path = out if out is not None else release_dir(root, name)
-    with progress() as bar:
-        summary = build_release(
-            curated_path,
-            out_path,
-            fmt=format,
-            ids_only=ids_only,
-            exclude=exclude,
-            force=force,
-            license_id=license,
-            name=name,
-            data=root if data is not None else None,
-            progress=bar,
-        )
+    # build_release starts the bar once every check passed
+    summary = build_release(
+        curated_path,
+        out_path,
+        fmt=format,
+        ids_only=ids_only,
+        exclude=exclude,
+        force=force,
+        license_id=license,
+        name=name,
+        data=root if data is not None else None,
+        progress=progress(),
+    )
 
     table = Table(title=f"release {summary.name} ({summary.fmt})", min_width=40)
     table.add_column("split")

@@ -434,3 +434,30 @@ def test_a_post_in_two_stores_is_kept_once(data_dir: Path, tmp_path: Path):
         "status:gone": {"joy": 1},
         "repeated_post": {"joy": 1},
     }
+
+
+def test_an_image_in_two_splits_fails_loudly_and_writes_nothing(data_dir: Path, monkeypatch):
+    """The leak check after splitting is the last line of defence: with the duplicate search
+    disabled (as a bug would), a reposted image lands in test and train and curate stops."""
+    from emofuse.curation import curate as curate_module
+    from emofuse.curation.dedup import DedupResult
+    from emofuse.curation.split import SplitLeakError
+
+    reddit = StoreBuilder(data_dir, "reddit")
+    for n in range(10):
+        reddit.post(f"p{n}", "joy", f"Post {n}", rank=100 - n, images=[jpeg_bytes(picture(n))])
+    # the lowest-ranked post (train) reposts the top post's picture (test), re-encoded
+    reddit.post("repost", "joy", "Repost", rank=1, images=[jpeg_bytes(picture(0), quality=40)])
+    reddit.store.close()
+    before = _snapshot(data_dir)
+
+    def keep_everything(sha256, phash, max_distance):
+        return DedupResult(keep=[True] * len(sha256), reason=[None] * len(sha256))
+
+    monkeypatch.setattr(curate_module, "deduplicate", keep_everything)
+    with pytest.raises(SplitLeakError, match="near-identical images in (test|train)"):
+        curate_module.curate(data_dir)
+    assert _snapshot(data_dir) == before
+    monkeypatch.undo()
+    assert run("--data", str(data_dir)) == 0  # the real duplicate search: no leak
+    assert "reddit:repost" not in set(read_posts(data_dir, "reddit")["post_id"])

@@ -355,3 +355,39 @@ def test_missing_image_file_is_refused(data_dir, tmp_path):
     out = tmp_path / "release"
     assert run_cli(["release", "--curated", str(curated), "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_bad_inputs_one_line_exit_2_and_every_file_untouched(data_dir, tmp_path, capsys):
+    """No curated data, a non-empty --out without --force, a malformed exclusion list, a bad
+    --format: one line, exit 2, and the data dir and the output folder byte for byte as before."""
+
+    def snapshot() -> dict:
+        return {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+
+    def refused(*args: str) -> str:
+        before = snapshot()
+        assert run_cli(["release", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error:"), err
+        assert snapshot() == before
+        return err
+
+    out = tmp_path / "release"
+    assert "no curated dataset" in refused("--data", str(data_dir), "--out", str(out))
+    curated = make_drawn_curated(data_dir, per_class=3)
+    capsys.readouterr()
+    out.mkdir()
+    (out / "notes.txt").write_text("someone's files")
+    assert "not empty" in refused("--curated", str(curated), "--out", str(out))
+    removal = tmp_path / "removal.csv"
+    removal.write_text("post_id,reason\nreddit:jo0000,deleted\n")  # a CSV, not one id a line
+    assert "line 1 is not a post id" in refused(
+        "--curated", str(curated), "--out", str(tmp_path / "new"), "--exclude", str(removal)
+    )
+    assert "does not exist" in refused(
+        "--curated", str(curated), "--out", str(tmp_path / "new"), "--exclude", "nowhere.txt"
+    )
+    assert "unknown --format" in refused(
+        "--curated", str(curated), "--out", str(tmp_path / "new"), "--format", "zip"
+    )
+    assert not (tmp_path / "new").exists()
