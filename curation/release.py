@@ -327,22 +327,29 @@ def _nullable_str(value: Any) -> str | None:
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
+# The released text and metadata columns, in order, and how each value is made plain (None
+# for a missing one). permalink, url and community come from public_provenance.
+_TEXT_COLUMNS = {
+    "title": _nullable_str,
+    "body": _nullable_str,
+    "text": _nullable_str,
+    "rank": _nullable_float,
+    "votes_agree": _nullable_int,
+    "votes_total": _nullable_int,
+    "created_utc": _nullable_float,
+    "permalink": _nullable_str,
+    "url": _nullable_str,
+    "community": _nullable_str,
+    "author_hash": _nullable_str,
+}
+
+
 def _text_columns(row: pd.Series) -> dict[str, Any]:
-    provenance = public_provenance(row)
+    values = {**row.to_dict(), **public_provenance(row)}
     return {
         "post_id": str(row["post_id"]),
         "source": str(row["source"]),
-        "title": _nullable_str(row["title"]),
-        "body": _nullable_str(row["body"]),
-        "text": _nullable_str(row["text"]),
-        "rank": _nullable_float(row["rank"]),
-        "votes_agree": _nullable_int(row["votes_agree"]),
-        "votes_total": _nullable_int(row["votes_total"]),
-        "created_utc": _nullable_float(row["created_utc"]),
-        "permalink": _nullable_str(provenance["permalink"]),
-        "url": _nullable_str(provenance["url"]),
-        "community": _nullable_str(provenance["community"]),
-        "author_hash": _nullable_str(row["author_hash"]),
+        **{column: plain(values[column]) for column, plain in _TEXT_COLUMNS.items()},
     }
 
 

@@ -257,6 +257,13 @@ def test_ids_only_release_has_no_content(data_dir, hf_offline):
     assert ds["train"].features["label"].names == ["joy", "fear", "anger", "disgust"]
     assert ds["test"].num_rows == 4
 
+    import mlcroissant as mlc
+
+    croissant = mlc.Dataset(jsonld=out / "croissant.json")
+    assert not croissant.metadata.issues.errors
+    records = list(croissant.records(record_set="test"))
+    assert sorted(r["test/post_id"].decode() for r in records) == sorted(ds["test"]["post_id"])
+
 
 def test_exclude_drops_listed_posts_before_writing(data_dir, tmp_path):
     curated = make_drawn_curated(data_dir, per_class=10)
