@@ -6,6 +6,17 @@ from typing import Annotated
 import typer
 
 from emofuse.crawlers.cli import crawl_app
+from emofuse.crawlers.options import (
+    BackoffOption,
+    CallsPerHourOption,
+    FlickrConfigOption,
+    HostMapOption,
+    RetriesOption,
+    TimeoutOption,
+    WorkersOption,
+    load_host_map,
+    retry_policy,
+)
 from emofuse.options import DataOption
 
 
@@ -40,11 +51,8 @@ def flickr_command(
             "Emotion6's 7 for its ground_truth.txt).",
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Image download threads.")] = 16,
-    calls_per_hour: Annotated[
-        float,
-        typer.Option("--calls-per-hour", help="Client-side API rate limit (Flickr: 3,600/h)."),
-    ] = 3500.0,
+    workers: WorkersOption = 16,
+    calls_per_hour: CallsPerHourOption = 3500.0,
     min_long_side: Annotated[
         int,
         typer.Option("--min-long-side", help="Smallest long side (px) of the stored image."),
@@ -52,25 +60,11 @@ def flickr_command(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Try photos that failed before again.")
     ] = False,
-    flickr_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--flickr-config",
-            help="TOML file with [flickr] api_key and api_secret (default: the environment "
-            "FLICKR_API_KEY/FLICKR_API_SECRET, else ~/.config/emofuse/flickr.toml).",
-            show_default=False,
-        ),
-    ] = None,
-    host_map: Annotated[
-        str | None,
-        typer.Option(
-            "--host-map",
-            envvar="EMOFUSE_HOST_MAP",
-            help="JSON {hostname: base URL} (or a file): where to reach api.flickr.com and "
-            "live.staticflickr.com instead (e.g. the sandbox's host-map.json).",
-            show_default=False,
-        ),
-    ] = None,
+    flickr_config: FlickrConfigOption = None,
+    host_map: HostMapOption = None,
+    retries: RetriesOption = 4,
+    backoff: BackoffOption = 0.5,
+    timeout: TimeoutOption = 20.0,
     sandbox: Annotated[
         str | None,
         typer.Option(
@@ -82,7 +76,6 @@ def flickr_command(
     data: DataOption = None,
 ) -> None:
     """Fetch title, description and image of each labelled Flickr photo (flickrapi)."""
-    from emofuse.crawlers import net
     from emofuse.crawlers.flickr import (
         FlickrCrawlOptions,
         crawl_flickr,
@@ -97,8 +90,11 @@ def flickr_command(
     # every check before the first request and the first write
     if workers < 1:
         raise UserError(f"--workers must be at least 1, not {workers}", "e.g. --workers 16")
+    if calls_per_hour <= 0:
+        raise UserError(f"--calls-per-hour must be positive, not {calls_per_hour:g}", "e.g. 3500")
     if min_long_side < 1:
         raise UserError(f"--min-long-side must be positive, not {min_long_side}", "e.g. 500")
+    policy = retry_policy(retries, backoff, timeout)
     class_list = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
     columns = LabelColumns(id_column, label_column, agree_column, total_column)
     label_file = read_labels(labels, columns, class_list)
@@ -106,8 +102,6 @@ def flickr_command(
     if sandbox:
         rest_url, hosts = sandbox_endpoints(sandbox)
     else:
-        from emofuse.crawlers.reddit_cli import load_host_map
-
         hosts = load_host_map(host_map)
         api_base = hosts.get("api.flickr.com")
         rest_url = f"{api_base.rstrip('/')}/services/rest/" if api_base else None
@@ -117,7 +111,7 @@ def flickr_command(
         min_long_side=min_long_side,
         retry_failed=retry_failed,
         host_map=hosts,
-        policy=net.RetryPolicy(),
+        policy=policy,
     )
     console.print(
         f"{len(label_file.rows)} photos in {label_file.path.name} ({label_file.format}); "

@@ -218,10 +218,6 @@ class RedditCrawler:
         self.data_dir = Path(data_dir)
         self.options = options
         self.session = net.make_session(pool_size=max(options.workers, 4))
-        if options.imgur_client_id:
-            self.imgur_headers = {"Authorization": f"Client-ID {options.imgur_client_id}"}
-        else:
-            self.imgur_headers = {}
         self.store: CrawlStore | None = None
 
     def run(self, progress: Any = None) -> CrawlReport:
@@ -433,53 +429,84 @@ class RedditCrawler:
 
     # -- imgur ----------------------------------------------------------------------------
     def _resolve_pending(self, progress: Any) -> None:
-        """Turn imgur pages and albums into image rows (resumable: posts with no rows yet)."""
         assert self.store is not None
-        rows = self.store.conn.execute(
-            "SELECT p.post_id, p.extra FROM posts p WHERE p.status='pending' "
-            "AND json_extract(p.extra, '$.resolve') IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM images i WHERE i.post_id = p.post_id)"
-        ).fetchall()
-        if not rows:
-            return
-        task = progress.add_task("imgur links", total=len(rows)) if progress else None
-        import json
-
-        for row in rows:
-            extra = json.loads(row["extra"])
-            try:
-                urls = self._resolve(extra["resolve"])
-            except (net.PermanentHTTPError, net.RetryableHTTPError) as error:
-                urls, reason = [], f"imgur_http_{error.status}"
-            except Exception as error:  # network gave up: record, never retry forever
-                urls, reason = [], f"imgur_{type(error).__name__}"
-            else:
-                reason = "imgur_no_images"
-            preview = extra.get("preview")
-            if urls:
-                self.store.add_images(row["post_id"], [(u, preview) for u in urls])
-            elif preview:
-                self.store.add_images(row["post_id"], [(preview, None)])
-                self.store.record_attempt("fallback", row["post_id"], None, reason)
-            else:
-                self.store.update_post(row["post_id"], status="gone", reason=reason)
-            if task is not None:
-                progress.advance(task)
-
-    def _resolve(self, resolve: str) -> list[str]:
-        kind, _, imgur_id = resolve.partition(":")
-        host_map = self.options.host_map
-        policy = self.options.policy
-        if kind == "imgur_album" and self.imgur_headers:
-            url = net.rewrite_url(f"https://api.imgur.com/3/album/{imgur_id}/images", host_map)
-            answer = net.get(self.session, url, policy, headers=self.imgur_headers)
-            return [item["link"] for item in answer.json().get("data", []) if item.get("link")]
-        # without an imgur API client id: the page's og:image (an album's first image)
-        prefix = "a/" if kind == "imgur_album" else ""
-        page = net.get(
-            self.session, net.rewrite_url(f"https://imgur.com/{prefix}{imgur_id}", host_map), policy
+        resolve_imgur_links(
+            self.store,
+            self.session,
+            host_map=self.options.host_map,
+            imgur_client_id=self.options.imgur_client_id,
+            policy=self.options.policy,
+            progress=progress,
         )
-        return _OG_IMAGE.findall(page.text)[:1]
+
+
+def resolve_imgur_links(
+    store: CrawlStore,
+    session: Any,
+    *,
+    host_map: dict[str, str],
+    imgur_client_id: str | None,
+    policy: net.RetryPolicy,
+    progress: Any = None,
+) -> None:
+    """Turn the imgur pages and albums of pending posts into image rows; posts that get no
+    image fall back to their Reddit preview, or are marked gone with the reason.
+
+    Resumable: only posts with no image rows yet are looked at. Used by the crawl and by
+    ``crawl rehydrate``, so both resolve imgur links the same way.
+    """
+    import json
+
+    rows = store.conn.execute(
+        "SELECT p.post_id, p.extra FROM posts p WHERE p.status='pending' "
+        "AND json_extract(p.extra, '$.resolve') IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM images i WHERE i.post_id = p.post_id)"
+    ).fetchall()
+    if not rows:
+        return
+    headers = {"Authorization": f"Client-ID {imgur_client_id}"} if imgur_client_id else {}
+    task = progress.add_task("imgur links", total=len(rows)) if progress else None
+    for row in rows:
+        extra = json.loads(row["extra"])
+        try:
+            urls = _imgur_image_urls(extra["resolve"], session, host_map, headers, policy)
+        except (net.PermanentHTTPError, net.RetryableHTTPError) as error:
+            urls, reason = [], f"imgur_http_{error.status}"
+        except Exception as error:  # network gave up: record, never retry forever
+            urls, reason = [], f"imgur_{type(error).__name__}"
+        else:
+            reason = "imgur_no_images"
+        preview = extra.get("preview")
+        if urls:
+            store.add_images(row["post_id"], [(u, preview) for u in urls])
+        elif preview:
+            store.add_images(row["post_id"], [(preview, None)])
+            store.record_attempt("fallback", row["post_id"], None, reason)
+        else:
+            store.update_post(row["post_id"], status="gone", reason=reason)
+        if task is not None:
+            progress.advance(task)
+
+
+def _imgur_image_urls(
+    resolve: str,
+    session: Any,
+    host_map: dict[str, str],
+    headers: dict[str, str],
+    policy: net.RetryPolicy,
+) -> list[str]:
+    """The image URLs behind ``imgur_page:ID`` / ``imgur_album:ID``."""
+    kind, _, imgur_id = resolve.partition(":")
+    if kind == "imgur_album" and headers:
+        url = net.rewrite_url(f"https://api.imgur.com/3/album/{imgur_id}/images", host_map)
+        answer = net.get(session, url, policy, headers=headers)
+        return [item["link"] for item in answer.json().get("data", []) if item.get("link")]
+    # without an imgur API client id: the page's og:image (an album's first image)
+    prefix = "a/" if kind == "imgur_album" else ""
+    page = net.get(
+        session, net.rewrite_url(f"https://imgur.com/{prefix}{imgur_id}", host_map), policy
+    )
+    return _OG_IMAGE.findall(page.text)[:1]
 
 
 def _is_api_error(error: Exception) -> bool:

@@ -5,15 +5,24 @@ Heavy imports (praw) stay inside the command so that ``emofuse --help`` stays fa
 
 from __future__ import annotations
 
-import json
 import os
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from emofuse.crawlers.cli import crawl_app
+from emofuse.crawlers.options import (
+    BackoffOption,
+    HostMapOption,
+    ImgurClientIdOption,
+    RetriesOption,
+    SiteOption,
+    TimeoutOption,
+    WorkersOption,
+    load_host_map,
+    retry_policy,
+)
 from emofuse.errors import UserError
 from emofuse.options import DataOption, VerboseOption
 
@@ -29,38 +38,12 @@ class Nsfw(StrEnum):
     skip = "skip"
 
 
-def load_host_map(value: str | None) -> dict[str, str]:
-    """``--host-map``: a JSON object ``{hostname: base URL}`` or a path to a JSON file."""
-    if not value:
-        return {}
-    text = value
-    if not value.lstrip().startswith("{"):
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise UserError(
-                f"--host-map {value!r} is neither a JSON object nor a file",
-                "pass the JSON printed by `emofuse sandbox serve`, or a file holding it",
-            )
-        text = path.read_text()
-    try:
-        mapping = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"--host-map is not valid JSON ({error.msg})", "fix the JSON") from error
-    if not isinstance(mapping, dict) or not all(
-        isinstance(v, str) and v.startswith(("http://", "https://")) for v in mapping.values()
-    ):
-        raise UserError(
-            "--host-map must map hostnames to http(s) base URLs",
-            'e.g. {"i.redd.it": "http://127.0.0.1:8000/_host/i.redd.it"}',
-        )
-    return mapping
-
-
-def build_reddit(site: str | None) -> Any:
+def build_reddit(site: str | None, timeout: float | None = None) -> Any:
     """A praw.Reddit from a praw.ini site or the environment, checked by fetching a token.
 
     ``praw_oauth_url`` / ``praw_reddit_url`` in the environment (or ``oauth_url`` /
     ``reddit_url`` in the praw.ini site) point PRAW elsewhere, e.g. at the sandbox.
+    ``timeout``: seconds PRAW waits for an answer (default: PRAW's own).
     Raises UserError naming what to set; never shows a secret.
     """
     import configparser
@@ -73,6 +56,8 @@ def build_reddit(site: str | None) -> Any:
     for name in ("oauth_url", "reddit_url"):
         if os.environ.get(f"praw_{name}"):
             settings[name] = os.environ[f"praw_{name}"]
+    if timeout:
+        settings["timeout"] = max(1, round(timeout))  # PRAW takes whole seconds
     try:
         reddit = praw.Reddit(site_name=site or None, **settings)
     except configparser.NoSectionError as error:
@@ -133,40 +118,16 @@ def reddit(
     nsfw: Annotated[
         Nsfw, typer.Option("--nsfw", help="Keep or skip NSFW posts (r/gore is NSFW).")
     ] = Nsfw.keep,
-    workers: Annotated[int, typer.Option("--workers", help="Concurrent image downloads.")] = 16,
-    site: Annotated[
-        str | None,
-        typer.Option("--site", help="praw.ini site with the credentials (default: environment)."),
-    ] = None,
-    host_map: Annotated[
-        str | None,
-        typer.Option(
-            "--host-map",
-            envvar="EMOFUSE_HOST_MAP",
-            help="JSON {hostname: base URL} (or a file) to fetch images elsewhere, e.g. the "
-            "sandbox's (see `emofuse sandbox serve`).",
-            show_default=False,
-        ),
-    ] = None,
-    imgur_client_id: Annotated[
-        str | None,
-        typer.Option(
-            "--imgur-client-id",
-            envvar="IMGUR_CLIENT_ID",
-            help="imgur API client id, to fetch every image of an album (without: the first).",
-            show_default=False,
-        ),
-    ] = None,
-    retries: Annotated[
-        int, typer.Option("--retries", help="Attempts per request (5xx, timeouts, resets).")
-    ] = 4,
-    backoff: Annotated[
-        float, typer.Option("--backoff", help="First backoff wait in seconds (doubles, jitter).")
-    ] = 0.5,
+    workers: WorkersOption = 16,
+    site: SiteOption = None,
+    host_map: HostMapOption = None,
+    imgur_client_id: ImgurClientIdOption = None,
+    retries: RetriesOption = 4,
+    backoff: BackoffOption = 0.5,
+    timeout: TimeoutOption = 20.0,
     verbose: VerboseOption = False,
 ) -> None:
     """Crawl the top image posts of emotion subreddits (PRAW) into <data>/raw/reddit."""
-    from emofuse.crawlers import net
     from emofuse.crawlers.reddit import RedditCrawler, RedditCrawlOptions, parse_subreddits
     from emofuse.crawlers.reddit_report import print_summary
     from emofuse.log import console, progress, setup_logging
@@ -186,7 +147,8 @@ def reddit(
         raise UserError("--min-upvotes must be >= 0, --top-up and --workers >= 1", "fix the number")
     mapping = parse_subreddits(subreddit, REDDIT_DEFAULT_SUBREDDITS)
     hosts = load_host_map(host_map)
-    client = build_reddit(site)
+    policy = retry_policy(retries, backoff, timeout)
+    client = build_reddit(site, timeout)
     options = RedditCrawlOptions(
         subreddits=mapping,
         time_filter=time_filter,
@@ -197,7 +159,7 @@ def reddit(
         workers=workers,
         host_map=hosts,
         imgur_client_id=imgur_client_id,
-        policy=net.RetryPolicy(attempts=retries, base_s=backoff),
+        policy=policy,
     )
     folder = data_dir(data)
     crawler = RedditCrawler(client, folder, options)

@@ -490,7 +490,7 @@ def refetch_reddit(
     number of images stored. Resumable: a post is looked up until it is marked checked."""
     from emofuse.crawlers import net
     from emofuse.crawlers.download import download_pending, remove_stale_temp_files
-    from emofuse.crawlers.reddit import RedditCrawler, RedditCrawlOptions
+    from emofuse.crawlers.reddit import resolve_imgur_links
     from emofuse.crawlers.store import CrawlStore
     from emofuse.paths import images_dir
 
@@ -506,19 +506,14 @@ def refetch_reddit(
             if task is not None:
                 progress.advance(task, len(batch))
         # imgur pages and albums -> image URLs, exactly as the Reddit crawler does it
-        crawler = RedditCrawler(
-            reddit,
-            data,
-            RedditCrawlOptions(
-                subreddits={},
-                workers=online.workers,
-                host_map=online.host_map,
-                imgur_client_id=online.imgur_client_id,
-                policy=policy,
-            ),
+        resolve_imgur_links(
+            store,
+            net.make_session(pool_size=max(online.workers, 4)),
+            host_map=online.host_map,
+            imgur_client_id=online.imgur_client_id,
+            policy=policy,
+            progress=progress,
         )
-        crawler.store = store
-        crawler._resolve_pending(progress)  # same stage: the crawler's own imgur resolution
         remove_stale_temp_files(images_dir(data, "reddit"))
         result = download_pending(
             store,

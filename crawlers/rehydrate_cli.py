@@ -6,6 +6,19 @@ from typing import Annotated
 import typer
 
 from emofuse.crawlers.cli import crawl_app
+from emofuse.crawlers.options import (
+    BackoffOption,
+    CallsPerHourOption,
+    FlickrConfigOption,
+    HostMapOption,
+    ImgurClientIdOption,
+    RetriesOption,
+    SiteOption,
+    TimeoutOption,
+    WorkersOption,
+    load_host_map,
+    retry_policy,
+)
 from emofuse.errors import UserError
 from emofuse.options import DataOption
 
@@ -14,17 +27,12 @@ def parse_subreddit_map(values: list[str] | None) -> dict[str, str] | None:
     """``["pics=joy", ...]`` as ``{"pics": "joy"}`` added to the default four subreddits."""
     if not values:
         return None
+    from emofuse.crawlers.reddit import parse_subreddits
     from emofuse.schema import REDDIT_DEFAULT_SUBREDDITS
 
-    mapping = dict(REDDIT_DEFAULT_SUBREDDITS)
-    for value in values:
-        name, sep, emotion = value.partition("=")
-        if not sep or not name.strip() or not emotion.strip():
-            raise UserError(
-                f"--subreddit {value!r} is not NAME=EMOTION", "e.g. --subreddit pics=joy"
-            )
-        mapping[name.strip().removeprefix("r/").lower()] = emotion.strip()
-    return mapping
+    extra = parse_subreddits(values, {})
+    # release files spell subreddits in any case
+    return {**REDDIT_DEFAULT_SUBREDDITS, **{name.lower(): label for name, label in extra.items()}}
 
 
 @crawl_app.command("rehydrate")
@@ -52,73 +60,38 @@ def rehydrate_command(
             help="NAME=EMOTION for a subreddit of the release outside the default four.",
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Concurrent image downloads.")] = 16,
-    site: Annotated[
-        str | None,
-        typer.Option("--site", help="praw.ini site with the credentials (default: environment)."),
-    ] = None,
-    host_map: Annotated[
-        str | None,
-        typer.Option(
-            "--host-map",
-            envvar="EMOFUSE_HOST_MAP",
-            help="JSON {hostname: base URL} (or a file) to reach images and the Flickr API "
-            "elsewhere, e.g. the sandbox's (see `emofuse sandbox serve`).",
-            show_default=False,
-        ),
-    ] = None,
-    imgur_client_id: Annotated[
-        str | None,
-        typer.Option(
-            "--imgur-client-id",
-            envvar="IMGUR_CLIENT_ID",
-            help="imgur API client id, to fetch every image of an album (without: the first).",
-            show_default=False,
-        ),
-    ] = None,
-    flickr_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--flickr-config",
-            help="TOML file with [flickr] api_key and api_secret (for Flickr photos).",
-            show_default=False,
-        ),
-    ] = None,
-    calls_per_hour: Annotated[
-        float, typer.Option("--calls-per-hour", help="Flickr API rate limit (calls per hour).")
-    ] = 3500.0,
-    retries: Annotated[
-        int, typer.Option("--retries", help="Attempts per request (5xx, timeouts, resets).")
-    ] = 4,
-    backoff: Annotated[
-        float, typer.Option("--backoff", help="First backoff wait in seconds (doubles, jitter).")
-    ] = 0.5,
+    workers: WorkersOption = 16,
+    site: SiteOption = None,
+    host_map: HostMapOption = None,
+    imgur_client_id: ImgurClientIdOption = None,
+    flickr_config: FlickrConfigOption = None,
+    calls_per_hour: CallsPerHourOption = 3500.0,
+    retries: RetriesOption = 4,
+    backoff: BackoffOption = 0.5,
+    timeout: TimeoutOption = 20.0,
     data: DataOption = None,
 ) -> None:
     """Rebuild a published dataset from its ids: import it, then fetch what is still online."""
-    from emofuse.crawlers import net
     from emofuse.crawlers.rehydrate import OnlineOptions, rehydrate
     from emofuse.log import progress
     from emofuse.paths import data_dir
 
-    if workers < 1 or retries < 1 or backoff < 0 or calls_per_hour <= 0:
-        raise UserError(
-            "--workers and --retries must be >= 1, --backoff >= 0, --calls-per-hour > 0",
-            "fix the number",
-        )
+    if workers < 1 or calls_per_hour <= 0:
+        raise UserError("--workers must be >= 1 and --calls-per-hour > 0", "fix the number")
+    policy = retry_policy(retries, backoff, timeout)
     online = None
     if not no_images:
         from emofuse.crawlers.flickr import load_credentials
-        from emofuse.crawlers.reddit_cli import build_reddit, load_host_map
+        from emofuse.crawlers.reddit_cli import build_reddit
 
         online = OnlineOptions(
-            make_reddit=lambda: build_reddit(site),
+            make_reddit=lambda: build_reddit(site, timeout),
             make_flickr_credentials=lambda: load_credentials(flickr_config),
             host_map=load_host_map(host_map),
             workers=workers,
             imgur_client_id=imgur_client_id,
             calls_per_hour=calls_per_hour,
-            policy=net.RetryPolicy(attempts=retries, base_s=backoff),
+            policy=policy,
         )
     with progress() as bars:
         summary = rehydrate(

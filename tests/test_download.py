@@ -18,6 +18,7 @@ from emofuse.crawlers.download import (
     to_jpeg,
     write_atomic,
 )
+from emofuse.crawlers.sandbox.server import Response
 from emofuse.crawlers.store import CrawlStore
 from emofuse.paths import store_path
 
@@ -184,3 +185,27 @@ def test_paths_from_ids_and_atomic_write(tmp_path):
     write_atomic(target, b"defg")
     assert target.read_bytes() == b"defg"
     assert [p.name for p in target.parent.iterdir()] == ["0.jpg"]
+
+
+def test_bomb_and_bad_schemes_through_the_downloader(sandbox, data_dir):
+    bomb = _png_header_only(20000, 20000)  # 400 Mpx claimed in 57 bytes: Pillow's own guard
+    sandbox.add_host_route(
+        "bombs.example.org",
+        "GET",
+        r"/big\.png",
+        lambda request, match: Response.bytes(bomb, "image/png"),
+        name="host.bombs",
+    )
+    store = make_store(data_dir)
+    add_post(store, "bomb", ["https://bombs.example.org/big.png"])
+    add_post(store, "file", ["file:///etc/passwd"])
+    add_post(store, "js", ["javascript:alert(1)"])
+    summary = download_pending(
+        store, data_dir, "reddit", workers=2, host_map=sandbox.host_map(), policy=FAST
+    )
+    rows = {row["post_id"].split(":")[1]: row for row in store.images()}
+    assert summary.stored == 0
+    assert rows["bomb"]["status"] == "failed" and rows["bomb"]["reason"] == "decompression_bomb"
+    assert sandbox.count("host.bombs") == 1  # a bomb is final: not fetched again
+    assert rows["file"]["reason"] == rows["js"]["reason"] == "bad_scheme"
+    assert not [path for path in data_dir.rglob("*") if path.parent.name in rows]

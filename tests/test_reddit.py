@@ -409,3 +409,32 @@ def test_links_without_post_hint_are_decided_by_content_type(make_sandbox, data_
             assert len(ok) == expected.images
             kinds[world.kind_of(post_id)] += 1
     assert set(kinds) == {"unhinted_image", "unhinted_link"}
+
+
+def test_top_up_stops_at_n_distinct_posts_when_listings_overlap(
+    make_sandbox, data_dir, monkeypatch, capsys
+):
+    server = make_sandbox(
+        seed=17,
+        posts_per_subreddit=150,
+        listing_cap=30,
+        subreddits={"happy": "joy"},
+        kind_weights={"ireddit_jpeg": 1},  # every post is an image post
+    )
+    point_at(monkeypatch, server)
+    base = ["crawl", "reddit", "--data", str(data_dir), "--subreddit", "happy=joy", *FAST]
+    assert run_cli([*base, "--min-upvotes", "10"]) == 0
+    with CrawlStore(store_path(data_dir, "reddit")) as store:
+        first = store.count_posts()
+    wanted = first + 12
+    capsys.readouterr()
+    assert run_cli([*base, "--min-upvotes", "10", "--top-up", str(wanted)]) == 0
+    text = capsys.readouterr().err
+    # the top-up listings repeat posts already stored: they are seen, not counted again,
+    # so the walk stops at exactly `wanted` distinct image posts (a post counted twice
+    # would stop it short)
+    assert "listed again" in text
+    with CrawlStore(store_path(data_dir, "reddit")) as store:
+        assert store.count_posts() == wanted
+        assert store.count_posts(status="ok") == wanted
+        assert all(post["rank"] >= 10 for post in store.posts())

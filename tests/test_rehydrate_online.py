@@ -264,7 +264,7 @@ def test_kill_and_resume_real_process(world_server, tmp_path):
                "--data", str(data), "--workers", "2", "--backoff", "0.01"]  # fmt: skip
     stored = "SELECT COUNT(*) FROM images WHERE status = 'ok'"
     stored_at_kill = []
-    for at_least in (5, 40):  # of 133 images: one kill early, one deep in the downloads
+    for at_least in (5, 40):  # of 100+ images: one kill early, one deep in the downloads
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -273,7 +273,7 @@ def test_kill_and_resume_real_process(world_server, tmp_path):
     assert final.returncode == 0, final.stderr[-2000:]
     assert "pending=0" in final.stdout
     expected_images = sum(world.expected[i].images for i in ids)
-    assert expected_images == 133
+    assert expected_images > 100  # the world is big enough for the kill at 40 to be mid-run
     assert 5 <= stored_at_kill[0] and stored_at_kill[-1] < expected_images, stored_at_kill
     with CrawlStore(store_path(data, "reddit")) as store:
         assert store.count_posts() == len(ids)

@@ -41,7 +41,9 @@ def praw_ini_text(server, client_id: str, client_secret: str, site: str = "sandb
 def serve(
     data: DataOption = None,
     port: Annotated[int, typer.Option("--port", help="Port (0: a free one).")] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated world.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the generated Reddit and Flickr world.")
+    ] = 0,
     posts: Annotated[
         int, typer.Option("--posts", help="Posts per subreddit in the generated world.")
     ] = 60,
@@ -65,7 +67,7 @@ def serve(
         float, typer.Option("--duration", help="Stop after this many seconds (0: until Ctrl-C).")
     ] = 0.0,
 ) -> None:
-    """Serve the generated Reddit world and its image hosts on 127.0.0.1."""
+    """Serve a generated Reddit and Flickr world (APIs and image hosts) on 127.0.0.1."""
     from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
     from emofuse.crawlers.sandbox.server import SandboxServer
     from emofuse.crawlers.sandbox.world import World
