@@ -413,12 +413,13 @@ def _one_modality(posts: Any, post_id: str) -> bool:
     return images is None or not len(images) or not str(text or "").strip()
 
 
-def _thumbnail(data: Path, posts: Any, post_id: str) -> tuple[str | None, int]:
-    """A small JPEG of the post's first image as base64, and the post's image count."""
+def _thumbnail(data: Path, posts: Any, post_id: str) -> tuple[str | None, int | None]:
+    """A small JPEG of the post's first image as base64, and the post's image count (None
+    when the curated post is not found: unknown, not "text only")."""
     from PIL import Image
 
     if posts is None or post_id not in posts.index:
-        return None, 0
+        return None, None
     images = posts.loc[post_id, "images"]
     if images is None or not len(images):
         return None, 0

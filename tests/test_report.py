@@ -213,3 +213,41 @@ def test_report_of_a_real_benchmark_run(data_dir: Path, shared_data: Path, tmp_p
             if accuracy:
                 assert f"{100 * accuracy['mean']:.2f} ± " in dom, (name, model)
     assert pixels.mean(axis=2).std() > 25
+
+
+def test_table7_shows_a_post_that_has_one_modality_only(run_dir: Path):
+    """The reddit-like test split holds a text-only post (reddit:jo0000): Table 7 shows it,
+    classified from its text alone (the image models: no prediction), tagged "text only"; a
+    post whose image file is unreadable is tagged as such, not as text only."""
+    import pandas as pd
+
+    from emofuse.benchmark.report import curated_posts, qualitative_panels
+
+    config = json.loads((run_dir / "config.json").read_text())
+    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    posts, data = curated_posts(run_dir, config, "reddit")
+    panels = qualitative_panels(predictions, "reddit", posts, data, k=6)
+    columns = panels["table7"]["columns"]
+    ids = [column["post_id"] for column in columns]
+    assert "reddit:jo0000" in ids
+    at = ids.index("reddit:jo0000")
+    assert columns[at]["n_images"] == 0 and columns[at]["thumbnail"] is None
+    rows = {row["label"]: row["cells"][at] for row in panels["table7"]["rows"]}
+    assert rows["image"]["state"] == "none"  # the image model cannot score it
+    assert rows["common space – text only"]["state"] in ("right", "wrong")
+    assert all(column["n_images"] >= 1 for i, column in enumerate(columns) if i != at)
+
+    html = build_report(run_dir).read_text()
+    table7 = html.split("Table 7:")[1].split("</table>")[0]
+    assert "reddit:jo0000" in table7 and table7.count(">text only</span>") == 1
+    # an image file that cannot be read: shown without thumbnail, but not called text only
+    other = ids[1 - min(at, 1)]
+    path = data / posts.loc[other, "images"][0]["path"]
+    original = path.read_bytes()
+    try:
+        path.write_bytes(b"not a jpeg")
+        html = build_report(run_dir).read_text()
+    finally:
+        path.write_bytes(original)
+    table7 = html.split("Table 7:")[1].split("</table>")[0]
+    assert table7.count(">text only</span>") == 1 and "image unreadable</span>" in table7
