@@ -777,7 +777,7 @@ users.
 
 ## Distribution
 
-Released with `emofuse release` on {dt.date.today().isoformat()} (release licence field:
+Released with `emofuse release` on {release_time().date().isoformat()} (release licence field:
 `{license_id}`). The licence of the release cannot exceed the sources' terms:
 
 {terms}
@@ -913,7 +913,7 @@ def croissant_metadata(
         cite_as=(
             "Duong, Lebret, Aberer. Multimodal Classification for Analysing Social Media. 2017."
         ),
-        date_published=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        date_published=release_time(),
         distribution=distribution,
         record_sets=record_sets,
     )
@@ -930,6 +930,20 @@ def license_text(sources: list[str]) -> str:
         "posts, texts and images remain the property of their authors. Those terms are:\n\n"
         f"{terms}\n\nThe ids, labels, ranks and splits were made with emofuse (MIT licence).\n"
     )
+
+
+def release_time() -> dt.datetime:
+    """When the release is made: now, or ``$SOURCE_DATE_EPOCH`` (the reproducible-builds
+    convention), with which the same curated data gives the same release, byte for byte."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        except ValueError as error:
+            raise UserError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time", "e.g. SOURCE_DATE_EPOCH=0"
+            ) from error
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def sha256_file(path: Path) -> str:
@@ -975,6 +989,7 @@ def build_release(
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}", f"choose one of {', '.join(FORMATS)}")
     out = Path(out).expanduser().resolve()
+    release_time()  # a malformed $SOURCE_DATE_EPOCH is refused here, before any write
     check_out_dir(out, force)
     exclusions = read_exclusions(exclude) if exclude is not None else set()
     dataset = load_curated(Path(curated), data)
@@ -1066,7 +1081,7 @@ def build_release(
             "name": summary.name,
             "format": kind,
             "emofuse_version": __version__,
-            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "created_utc": release_time().isoformat(),
             "sources": dataset.sources,
             "classes": dataset.classes,
             "splits": {

@@ -398,3 +398,24 @@ def test_bad_inputs_one_line_exit_2_and_every_file_untouched(data_dir, tmp_path,
         "--curated", str(curated), "--out", str(tmp_path / "new"), "--format", "zip"
     )
     assert not (tmp_path / "new").exists()
+
+
+def test_same_curated_data_gives_the_same_release_bytes(data_dir, tmp_path, monkeypatch):
+    """With SOURCE_DATE_EPOCH (reproducible builds) every file of two releases of one curated
+    folder is identical, in every format; the date is the one given."""
+    curated = make_drawn_curated(data_dir, per_class=4)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for options in ({}, {"fmt": "imagefolder"}, {"ids_only": True}):
+        first, second = tmp_path / "a" / "release", tmp_path / "b" / "release"
+        build_release(curated, first, force=True, **options)
+        build_release(curated, second, force=True, **options)
+        files = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
+        assert files == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
+        for name in files:
+            assert (first / name).read_bytes() == (second / name).read_bytes(), (options, name)
+    assert "on 2023-11-14" in (first / "README.md").read_text()
+    assert json.loads((first / "release.json").read_text())["created_utc"].startswith("2023-11-14")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(UserError, match="SOURCE_DATE_EPOCH"):
+        build_release(curated, tmp_path / "third")
+    assert not (tmp_path / "third").exists()
