@@ -16,7 +16,6 @@ and the number of 429 answers (the target is zero: the crawler follows the heade
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+from emofuse.crawlers.sandbox.reddit_api import crawl_environment
 from emofuse.crawlers.sandbox.server import SandboxServer
 from emofuse.crawlers.sandbox.world import IMAGE_ONLY_WEIGHTS, World
 
@@ -40,17 +39,11 @@ finally:
 
 
 def run_crawl(server: SandboxServer, workers: int, data: Path) -> dict:
-    client_id, secret = next(iter(SANDBOX_CREDENTIALS.items()))
-    env = dict(
-        os.environ,
-        praw_client_id=client_id,
-        praw_client_secret=secret,
-        praw_user_agent="emofuse-benchmark",
-        praw_oauth_url=server.url,
-        praw_reddit_url=server.url,
-        EMOFUSE_HOST_MAP=json.dumps(server.host_map()),
-        COLUMNS="200",
-    )
+    env = {
+        **os.environ,
+        **crawl_environment(server, user_agent="emofuse-benchmark"),
+        "COLUMNS": "200",
+    }
     args = ["crawl", "reddit", "--data", str(data), "--workers", str(workers)]
     for name in server.world.subreddits:
         args += ["--subreddit", f"{name}=joy"]

@@ -33,24 +33,17 @@ from typing import Any
 
 from emofuse.errors import UserError
 from emofuse.paths import store_path
-from emofuse.schema import REDDIT_DEFAULT_SUBREDDITS, SPLITS
+from emofuse.schema import POST_COLUMNS, REDDIT_DEFAULT_SUBREDDITS, SPLITS
 
 # Columns the paper's release must have (the others are optional and ignored).
 EMOCLASSIFIER_COLUMNS = ("id", "url", "ups", "created_utc", "title", "permalink", "subreddit")
 # Columns an ``emofuse release`` table must have.
 RELEASE_COLUMNS = ("post_id", "label")
 # Contract fields an ``emofuse release`` table may carry; copied into the store when present.
-RELEASE_OPTIONAL = (
-    "title",
-    "body",
-    "rank",
-    "votes_agree",
-    "votes_total",
-    "created_utc",
-    "permalink",
-    "url",
-    "community",
-    "author_hash",
+RELEASE_OPTIONAL = tuple(
+    name
+    for name in POST_COLUMNS
+    if name not in (*RELEASE_COLUMNS, "source", "text", "images")  # source: from post_id
 )
 SOURCES = ("reddit", "flickr")
 INFO_BATCH = 100  # fullnames per /api/info request (Reddit's maximum)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from emofuse.cli import main
 from emofuse.crawlers.reddit import classify
-from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS, crawl_environment
 from emofuse.crawlers.sandbox.world import World
 from emofuse.crawlers.store import CrawlStore
 from emofuse.paths import store_path
@@ -19,14 +19,11 @@ CLIENT_ID, CLIENT_SECRET = next(iter(SANDBOX_CREDENTIALS.items()))
 FAST = ["--backoff", "0.01", "--retries", "3", "--workers", "4"]
 
 
-def point_at(monkeypatch, server, secret=CLIENT_SECRET):
-    monkeypatch.setenv("praw_client_id", CLIENT_ID)
-    monkeypatch.setenv("praw_client_secret", secret)
-    monkeypatch.setenv("praw_user_agent", "emofuse-tests")
-    monkeypatch.setenv("praw_oauth_url", server.url)
-    monkeypatch.setenv("praw_reddit_url", server.url)
-    monkeypatch.setenv("EMOFUSE_HOST_MAP", json.dumps(server.host_map()))
-    monkeypatch.setenv("IMGUR_CLIENT_ID", "sandbox")
+def point_at(monkeypatch, server, secret=CLIENT_SECRET, client_id=CLIENT_ID):
+    """Point `emofuse crawl reddit` at the sandbox ``server`` through the environment."""
+    environment = crawl_environment(server, (client_id, secret), user_agent="emofuse-tests")
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "200")
 
 

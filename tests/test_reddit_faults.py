@@ -1,13 +1,12 @@
 """`emofuse crawl reddit` through every fault the sandbox can inject, on the Reddit API and on
 the image hosts, with credentials distinctive enough to be found wherever they leak."""
 
-import json
 import time
 
-import pytest
+import test_reddit
 from PIL import Image
+from test_reddit import run_cli
 
-from emofuse.cli import main
 from emofuse.crawlers.store import CrawlStore
 from emofuse.paths import store_path
 
@@ -18,19 +17,7 @@ CLIENT_SECRET = "Zx7-distinctive-secret-4417"
 
 def point_at(monkeypatch, server):
     server.reddit_credentials = {CLIENT_ID: CLIENT_SECRET}
-    monkeypatch.setenv("praw_client_id", CLIENT_ID)
-    monkeypatch.setenv("praw_client_secret", CLIENT_SECRET)
-    monkeypatch.setenv("praw_user_agent", "emofuse-tests")
-    monkeypatch.setenv("praw_oauth_url", server.url)
-    monkeypatch.setenv("praw_reddit_url", server.url)
-    monkeypatch.setenv("EMOFUSE_HOST_MAP", json.dumps(server.host_map()))
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def run_cli(args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    return exit_info.value.code
+    test_reddit.point_at(monkeypatch, server, CLIENT_SECRET, CLIENT_ID)
 
 
 def assert_no_secret(text, data_dir):

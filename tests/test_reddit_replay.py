@@ -8,7 +8,7 @@ import pytest
 
 from emofuse.cli import main
 from emofuse.crawlers.reddit import classify, preview_url
-from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS, crawl_environment
 from emofuse.crawlers.sandbox.replay import recorded_posts, register_cassette_routes
 from emofuse.crawlers.sandbox.server import SandboxServer
 from emofuse.crawlers.sandbox.world import World
@@ -81,15 +81,7 @@ def replay_world(shared_data):
 def test_recorded_posts_are_classified_as_their_fields_say(replay_world, data_dir, monkeypatch):
     world = replay_world
     with SandboxServer(world) as server:
-        for name, value in dict(
-            praw_client_id=CLIENT_ID,
-            praw_client_secret=CLIENT_SECRET,
-            praw_user_agent="emofuse-replay",
-            praw_oauth_url=server.url,
-            praw_reddit_url=server.url,
-            EMOFUSE_HOST_MAP=json.dumps(server.host_map()),
-            IMGUR_CLIENT_ID="sandbox",
-        ).items():
+        for name, value in crawl_environment(server, user_agent="emofuse-replay").items():
             monkeypatch.setenv(name, value)
         args = ["crawl", "reddit", "--data", str(data_dir), "--backoff", "0.01", "--workers", "4"]
         for sub in CASSETTES:

@@ -5,7 +5,6 @@ already stored before a run was downloaded again by that run.
 """
 
 import hashlib
-import json
 import os
 import signal
 import sqlite3
@@ -16,7 +15,7 @@ import time
 from PIL import Image
 
 from emofuse.crawlers.net import rewrite_url
-from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS, crawl_environment
 from emofuse.crawlers.store import CrawlStore
 from emofuse.paths import store_path
 
@@ -55,17 +54,11 @@ def test_sigkill_resume(make_sandbox, tmp_path):
     host_map = server.host_map()
     data_dir = tmp_path / "data"
     db = store_path(data_dir, "reddit")
-    env = dict(
-        os.environ,
-        praw_client_id=CLIENT_ID,
-        praw_client_secret=CLIENT_SECRET,
-        praw_user_agent="emofuse-kill-test",
-        praw_oauth_url=server.url,
-        praw_reddit_url=server.url,
-        EMOFUSE_HOST_MAP=json.dumps(host_map),
-        IMGUR_CLIENT_ID="sandbox",
-        COLUMNS="200",
-    )
+    env = {
+        **os.environ,
+        **crawl_environment(server, user_agent="emofuse-kill-test"),
+        "COLUMNS": "200",
+    }
     command = [
         sys.executable,
         "-m",

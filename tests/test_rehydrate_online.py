@@ -16,7 +16,7 @@ from emofuse.crawlers.sandbox.flickr_world import (
     add_flickr_photos,
     expected_outcome,
 )
-from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS, crawl_environment
 from emofuse.crawlers.sandbox.world import World
 from emofuse.crawlers.store import CrawlStore
 from emofuse.paths import store_path
@@ -251,13 +251,7 @@ def test_kill_and_resume_real_process(world_server, tmp_path):
     data = tmp_path / "data"
     env = {
         **os.environ,
-        "praw_client_id": CLIENT_ID,
-        "praw_client_secret": CLIENT_SECRET,
-        "praw_user_agent": "emofuse-tests",
-        "praw_oauth_url": world_server.url,
-        "praw_reddit_url": world_server.url,
-        "EMOFUSE_HOST_MAP": json.dumps(world_server.host_map()),
-        "IMGUR_CLIENT_ID": "sandbox",
+        **crawl_environment(world_server, user_agent="emofuse-tests"),
         "EMOFUSE_SALT": "test-salt",
     }
     command = [sys.executable, "-m", "emofuse.cli", "crawl", "rehydrate", "--from", str(release),

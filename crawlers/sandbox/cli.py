@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from typing import Annotated
 
@@ -15,19 +16,11 @@ sandbox_app = typer.Typer(no_args_is_help=True)
 
 
 def settings_text(server, client_id: str, client_secret: str) -> str:
-    """The shell exports and praw.ini site that point `emofuse crawl reddit` at ``server``."""
-    host_map = json.dumps(server.host_map())
-    return "\n".join(
-        [
-            f"export praw_client_id={client_id}",
-            f"export praw_client_secret={client_secret}",
-            "export praw_user_agent='emofuse sandbox crawl'",
-            f"export praw_oauth_url={server.url}",
-            f"export praw_reddit_url={server.url}",
-            f"export EMOFUSE_HOST_MAP='{host_map}'",
-            "export IMGUR_CLIENT_ID=sandbox",
-        ]
-    )
+    """The shell exports that point `emofuse crawl reddit` at ``server``."""
+    from emofuse.crawlers.sandbox.reddit_api import crawl_environment
+
+    environment = crawl_environment(server, (client_id, client_secret))
+    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in environment.items())
 
 
 def praw_ini_text(server, client_id: str, client_secret: str, site: str = "sandbox") -> str:

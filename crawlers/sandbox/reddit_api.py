@@ -22,6 +22,7 @@ Credentials: ``server.reddit_credentials`` (``{client_id: client_secret}``, defa
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 from typing import Any
@@ -41,6 +42,25 @@ TIME_FILTERS = {
 }
 _SUB = r"/r/(?P<sub>[A-Za-z0-9_]+)"
 _TAIL = r"(?:\.json)?/?"
+
+
+def crawl_environment(
+    server: SandboxServer,
+    credentials: tuple[str, str] | None = None,
+    user_agent: str = "emofuse sandbox crawl",
+) -> dict[str, str]:
+    """The environment that points the crawl commands at ``server``: PRAW's credentials and
+    URLs, the image-host map, an imgur client id. ``credentials`` default to the sandbox's."""
+    client_id, client_secret = credentials or next(iter(SANDBOX_CREDENTIALS.items()))
+    return {
+        "praw_client_id": client_id,
+        "praw_client_secret": client_secret,
+        "praw_user_agent": user_agent,
+        "praw_oauth_url": server.url,
+        "praw_reddit_url": server.url,
+        "EMOFUSE_HOST_MAP": json.dumps(server.host_map()),
+        "IMGUR_CLIENT_ID": "sandbox",
+    }
 
 
 def register_reddit_routes(server: SandboxServer, world: World) -> None:
