@@ -82,6 +82,23 @@ def test_real_reddit_release_curates_to_the_papers_counts(shared_data, data_dir,
     assert removed["language"] <= 0.01 * (len(posts) - len(short))
     assert len(strict) == len(posts) - removed["length"] - removed["language"]
 
+    # the class rule: two of the four subreddits kept, the others counted as removed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["curate", "--keep-text-only", "--classes", "joy,fear", "--data", str(data_dir)])
+    assert exit_info.value.code == 0
+    report = json.loads((data_dir / "curated" / "reddit" / "filter_report.json").read_text())
+    assert report["removed"]["class"] == {"joy": 0, "fear": 0, "anger": 615, "disgust": 830}
+    assert report["kept"] == {"joy": 1124, "fear": 698}
+    kept = (data_dir / "curated" / "reddit" / "posts.parquet").read_bytes()
+
+    # the no-image rule: imported without images, every real post goes, so curate refuses
+    # (one line, exit 2) and the dataset written before stays as it was
+    with pytest.raises(SystemExit) as exit_info:
+        main(["curate", "--data", str(data_dir)])
+    assert exit_info.value.code == 2
+    assert "no_image 3267" in capsys.readouterr().err
+    assert (data_dir / "curated" / "reddit" / "posts.parquet").read_bytes() == kept
+
 
 def test_real_emotion6_photos_agreement_and_near_duplicates(shared_data, data_dir):
     """240 real Flickr photos of Emotion6 with their real rater votes, plus 12 re-posted copies
