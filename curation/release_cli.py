@@ -37,10 +37,15 @@ def release(
         Path | None,
         typer.Option(help="Removal list: one post id a line (reddit:<id>, flickr:<id> or bare)."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an earlier release in a non-empty --out.")
+    ] = False,
     license: Annotated[
         str,
-        typer.Option(help="Licence id for the card (SPDX-style, e.g. cc-by-4.0; 'other')."),
+        typer.Option(
+            help="Licence id for the card, e.g. cc-by-4.0; 'other': the sources' own terms, "
+            "written to LICENSE."
+        ),
     ] = "other",
     data: DataOption = None,
 ) -> None:

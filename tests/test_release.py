@@ -419,3 +419,21 @@ def test_same_curated_data_gives_the_same_release_bytes(data_dir, tmp_path, monk
     with pytest.raises(UserError, match="SOURCE_DATE_EPOCH"):
         build_release(curated, tmp_path / "third")
     assert not (tmp_path / "third").exists()
+
+
+def test_help_texts_keep_their_square_brackets(monkeypatch):
+    """Rich markup would swallow "[default: ...]" written in a help text: it is escaped."""
+    from typer.testing import CliRunner
+
+    from emofuse.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    release_help = runner.invoke(app, ["release", "--help"]).output
+    assert "[default: the --curated folder's name, else reddit]" in release_help
+    curate_help = runner.invoke(app, ["curate", "--help"]).output
+    assert "SOURCE.RULE=on|off" in curate_help and "[default: hybrid]" in curate_help
+    monkeypatch.setenv("COLUMNS", "80")  # a plain terminal: no option name or word cut short
+    for command in ("curate", "release"):
+        output = runner.invoke(app, [command, "--help"]).output
+        assert max(map(len, output.splitlines())) <= 80 and "…" not in output
