@@ -89,6 +89,17 @@ def test_real_reddit_release_curates_to_the_papers_counts(shared_data, data_dir,
     report = json.loads((data_dir / "curated" / "reddit" / "filter_report.json").read_text())
     assert report["removed"]["class"] == {"joy": 0, "fear": 0, "anger": 615, "disgust": 830}
     assert report["kept"] == {"joy": 1124, "fear": 698}
+    # the report is printed at the end as a table: one row per rule, a column per class
+    printed = capsys.readouterr().err
+    assert "reddit: posts removed per rule" in printed
+    rule_rows = {
+        cells[0]: cells[1:]
+        for line in printed.splitlines()
+        if line.startswith("│")
+        and (cells := [c.strip() for c in line.strip("│").split("│")])[0].startswith(("-", "k"))
+    }
+    assert rule_rows["- class"] == ["0", "0", "615", "830", "1445"]
+    assert rule_rows["kept"] == ["1124", "698", "0", "0", "1822"]
     kept = (data_dir / "curated" / "reddit" / "posts.parquet").read_bytes()
 
     # the no-image rule: imported without images, every real post goes, so curate refuses
