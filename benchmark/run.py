@@ -456,14 +456,26 @@ def _worker_fit(model: str, seed: int, device: str, arguments: dict[str, Any]) -
     return train_and_predict(model, _WORKER_DATASET, seed, device, **arguments)
 
 
-def tune_model(model: str, dataset: PreparedDataset, device: str) -> tuple[dict, list[dict]]:
+def tune_model(
+    model: str,
+    dataset: PreparedDataset,
+    device: str,
+    patience: int | None = None,
+    max_epochs: int | None = None,
+) -> tuple[dict, list[dict]]:
     """--tune: the grid of emofuse.benchmark.train.TUNE_GRID on validation, seed 0."""
     from emofuse.benchmark.train import tune_grid
 
     if cannot_train_reason(model, dataset.splits["train"]):
         return {}, []
+    stopping = {"patience": patience, "max_epochs": max_epochs}
     return tune_grid(
-        model, dataset.name, dataset.splits["train"], dataset.splits["validation"], device=device
+        model,
+        dataset.name,
+        dataset.splits["train"],
+        dataset.splits["validation"],
+        device=device,
+        **{name: value for name, value in stopping.items() if value is not None},
     )
 
 
@@ -497,7 +509,9 @@ def run_benchmark(options: RunOptions) -> Path:
             if options.tune:
                 for model in options.models:
                     bar.update(task, description=f"{dataset.name}: tuning {model}")
-                    tuned[model], grid = tune_model(model, dataset, options.device)
+                    tuned[model], grid = tune_model(
+                        model, dataset, options.device, options.patience, options.max_epochs
+                    )
                     used[model] = {"tuned": tuned[model], "grid": grid}
             workers = resolve_workers(options.workers, options.device, dataset)
             config["datasets"][dataset.name]["workers"] = workers
