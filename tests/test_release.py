@@ -21,9 +21,19 @@ SALT = "pepper-7f3c9a1e5b"
 
 @pytest.fixture
 def hf_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets.config
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    # datasets and huggingface_hub read the variables once, at import: an earlier test of the
+    # session may have imported them online, with the user's cache (where an offline load would
+    # find a dataset cached by an earlier session, pointing at its deleted images)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-home" / "datasets")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
 
 def run_cli(args: list[str]) -> int:

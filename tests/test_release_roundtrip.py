@@ -53,8 +53,12 @@ def test_ids_only_release_rehydrates_to_the_same_curated_posts(make_sandbox, tmp
     # the full release: loads offline, and its card reports what curate really removed
     full = tmp_path / "release-full"
     assert run_cli("release", "--data", str(ours), "--out", str(full)) == 0
+    import datasets.config
     from datasets import load_dataset
 
+    # read at import: force them (offline, and a cache of this test's own)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-home" / "datasets")
     ds = load_dataset(str(full))
     assert {split: ds[split].num_rows for split in ds} == original["split"].value_counts().to_dict()
     card = (full / "README.md").read_text()
