@@ -52,6 +52,10 @@ def run(
         Path | None,
         typer.Option("--glove", help="GloVe .txt vectors to initialise the word embeddings."),
     ] = None,
+    ngrams: Annotated[
+        int,
+        typer.Option("--ngrams", help="fastText word n-grams for --text-encoder embedding."),
+    ] = 1,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     tune: Annotated[
         bool, typer.Option("--tune", help="Choose hyperparameters on validation (small grid).")
@@ -112,6 +116,7 @@ def run(
         patience=patience,
         max_epochs=max_epochs,
         workers=workers,
+        ngrams=ngrams,
     )
     run_benchmark(options)
 

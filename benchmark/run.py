@@ -63,6 +63,7 @@ class RunOptions:
     run_id: str | None = None
     build_report: bool = True
     workers: int = 0  # training processes; 0: automatic (see resolve_workers)
+    ngrams: int = 1  # fastText word n-grams of the embedding text encoder (1: words only)
     # Early stopping (None: the Trainer's defaults). The joint models learn their text pathway
     # after the image one, so a short patience can stop them before it (docs/demo-data.md).
     patience: int | None = None
@@ -138,6 +139,8 @@ def equivalent_command(options: RunOptions, datasets: list[str]) -> str:
     args += ["--text-encoder", options.text_encoder]
     if options.glove:
         args += ["--glove", str(options.glove)]
+    if options.ngrams != 1:
+        args += ["--ngrams", str(options.ngrams)]
     args += ["--device", options.device, "--bootstrap", str(options.n_boot)]
     if options.tune:
         args.append("--tune")
@@ -171,6 +174,10 @@ def check_options(options: RunOptions) -> list[str]:
         )
     if options.glove is not None and not Path(options.glove).is_file():
         raise UserError(f"GloVe file not found: {options.glove}", "give a GloVe .txt file")
+    if options.ngrams < 1:
+        raise UserError(f"--ngrams must be at least 1, got {options.ngrams}", "use --ngrams 2")
+    if options.ngrams > 1 and options.text_encoder != "embedding":
+        raise UserError("--ngrams only applies to --text-encoder embedding", "drop --ngrams")
     if options.glove is not None and options.text_encoder != "embedding":
         raise UserError("--glove only applies to --text-encoder embedding", "drop --glove")
     if options.weights is not None and not Path(options.weights).is_file():
@@ -291,6 +298,7 @@ def prepare_dataset(options: RunOptions, name: str) -> PreparedDataset:
         classes=classes,
         weights=options.weights,
         device=options.device,
+        ngrams=options.ngrams,
     )
     return PreparedDataset(
         name=name,

@@ -181,6 +181,7 @@ def test_tune_chooses_on_validation_and_records_the_grid(tmp_path):
         n_boot=100,
         run_id="tuned",
         build_report=False,
+        ngrams=2,
     )
     config = json.loads((run_module.run_benchmark(options) / "config.json").read_text())
     used = config["datasets"]["small"]["models"]["text"]
@@ -190,7 +191,9 @@ def test_tune_chooses_on_validation_and_records_the_grid(tmp_path):
     chosen = [r for r in used["grid"] if {k: r[k] for k in used["tuned"]} == used["tuned"]]
     assert chosen[0]["val_accuracy"] == best["val_accuracy"]
     assert used["hparams"]["lr"] == used["tuned"]["lr"]
-    assert "--tune" in config["command_line"]
+    assert "--tune" in config["command_line"] and "--ngrams 2" in config["command_line"]
+    # 36 distinct words in the generated titles (+ padding): bigrams make the vocabulary larger
+    assert config["datasets"]["small"]["vocab_size"] > 37
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -250,6 +253,9 @@ def test_other_bad_options(curated_data, capsys, monkeypatch, tmp_path):
     assert "--seeds" in _refused(capsys, curated_data, "--all", "--seeds", "0")
     assert "--patience must be at least 1" in _refused(
         capsys, curated_data, "--all", "--patience", "0"
+    )
+    assert "--ngrams only applies" in _refused(
+        capsys, curated_data, "--all", "--ngrams", "2", "--text-encoder", "minilm"
     )
     assert "GloVe file not found" in _refused(
         capsys, curated_data, "--all", "--glove", str(tmp_path / "no.txt")
