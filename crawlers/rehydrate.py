@@ -442,7 +442,7 @@ def rehydrate(
     summary = RehydrateSummary(release=str(release), format=fmt, requested=len(posts))
     summary.by_label.update(post.label for post in posts)
     summary.by_source.update(post.source for post in posts)
-    reddit = credentials = None
+    reddit = flickr_api = None
     if images:
         online = online or OnlineOptions()
         if summary.by_source["reddit"]:
@@ -459,7 +459,8 @@ def rehydrate(
                     "re-fetching Flickr photos needs a Flickr API key",
                     "set FLICKR_API_KEY and FLICKR_API_SECRET, or pass --no-images",
                 )
-            credentials = online.make_flickr_credentials()
+            flickr_api = _flickr_api(online.make_flickr_credentials(), online)
+            flickr_api.check_key()  # a rejected key stops here, before the import writes
     import_posts(posts, data, summary, online=images)
     if images:
         assert online is not None
@@ -469,7 +470,7 @@ def rehydrate(
             summary.images_stored += refetch_reddit(reddit_posts, data, reddit, online, progress)
         if flickr_posts:
             summary.images_stored += refetch_flickr(
-                flickr_posts, data, credentials, online, release, progress
+                flickr_posts, data, flickr_api, online, release, progress
             )
     _count(posts, data, summary)
     return summary
@@ -612,22 +613,30 @@ def _apply_current(store: Any, post_id: str, current: dict[str, Any], data: Path
 
 
 # -- the online pass: Flickr ------------------------------------------------------------------
+def _flickr_api(credentials: Any, online: OnlineOptions) -> Any:
+    """The paced, retrying Flickr API client of a rehydration (``--host-map`` may redirect)."""
+    from emofuse.crawlers import net
+    from emofuse.crawlers.flickr import FlickrApi, FlickrClient
+
+    policy = online.policy or net.RetryPolicy()
+    api_base = online.host_map.get("api.flickr.com")
+    rest_url = f"{api_base.rstrip('/')}/services/rest/" if api_base else None
+    client = FlickrClient(credentials, rest_url=rest_url, timeout=policy.timeout[1])
+    return FlickrApi(client, online.calls_per_hour, policy)
+
+
 def refetch_flickr(
     posts: list[ReleasePost],
     data: Path,
-    credentials: Any,
+    api: Any,
     online: OnlineOptions,
     release: str | Path,
     progress: Any,
 ) -> int:
-    """Re-fetch Flickr photos with the Flickr crawler; returns the number of images stored."""
+    """Re-fetch Flickr photos with the Flickr crawler (``api``: a FlickrApi); returns the
+    number of images stored."""
     from emofuse.crawlers import net
-    from emofuse.crawlers.flickr import (
-        FlickrApi,
-        FlickrClient,
-        FlickrCrawler,
-        FlickrCrawlOptions,
-    )
+    from emofuse.crawlers.flickr import FlickrCrawler, FlickrCrawlOptions
     from emofuse.crawlers.labels import LabelFile, LabelRow
     from emofuse.crawlers.store import CrawlStore
 
@@ -648,10 +657,6 @@ def refetch_flickr(
         for post in posts
     ]
     labels = LabelFile(Path(release), "release", sorted({p.label for p in posts}), rows)
-    api_base = online.host_map.get("api.flickr.com")
-    rest_url = f"{api_base.rstrip('/')}/services/rest/" if api_base else None
-    client = FlickrClient(credentials, rest_url=rest_url, timeout=policy.timeout[1])
-    api = FlickrApi(client, online.calls_per_hour, policy)
     options = FlickrCrawlOptions(
         workers=online.workers,
         calls_per_hour=online.calls_per_hour,

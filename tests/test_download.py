@@ -209,3 +209,35 @@ def test_bomb_and_bad_schemes_through_the_downloader(sandbox, data_dir):
     assert sandbox.count("host.bombs") == 1  # a bomb is final: not fetched again
     assert rows["file"]["reason"] == rows["js"]["reason"] == "bad_scheme"
     assert not [path for path in data_dir.rglob("*") if path.parent.name in rows]
+
+
+def _animation(fmt, colors):
+    frames = [Image.new("RGB", (64, 48), color) for color in colors]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def test_animated_gif_and_webp_keep_their_first_frame(sandbox, data_dir):
+    red, green, blue = (220, 20, 20), (20, 200, 20), (20, 20, 220)
+    served = {"a.gif": _animation("GIF", [red, blue]), "a.webp": _animation("WEBP", [green, blue])}
+    sandbox.add_host_route(
+        "anim.example.org",
+        "GET",
+        r"/(?P<name>a\.(gif|webp))",
+        lambda request, match: Response.bytes(served[match.group("name")], "image/octet-stream"),
+        name="host.anim",
+    )
+    store = make_store(data_dir)
+    add_post(store, "gif", ["https://anim.example.org/a.gif"])
+    add_post(store, "webp", ["https://anim.example.org/a.webp"])
+    summary = download_pending(
+        store, data_dir, "reddit", workers=2, host_map=sandbox.host_map(), policy=FAST
+    )
+    assert summary.stored == 2
+    for native, first in (("gif", red), ("webp", green)):
+        (row,) = store.images(f"reddit:{native}")
+        stored = Image.open(data_dir / row["path"])
+        assert stored.format == "JPEG" and stored.size == (64, 48)
+        pixel = stored.getpixel((32, 24))
+        assert all(abs(a - b) < 40 for a, b in zip(pixel, first, strict=True)), (native, pixel)

@@ -33,6 +33,11 @@ def run_cli(args):
     return exit_info.value.code
 
 
+def crawl(data_dir, *args):
+    """`emofuse crawl reddit --data DATA_DIR ARGS` with quick retries; its exit code."""
+    return run_cli(["crawl", "reddit", "--data", str(data_dir), *args, *FAST])
+
+
 def test_classify_agrees_with_the_world():
     world = World.generate(seed=11, posts_per_subreddit=60)
     checked = Counter()
@@ -55,7 +60,7 @@ def test_crawl_stores_every_kind_as_the_world_says(make_sandbox, data_dir, monke
         seed=5, posts_per_subreddit=30, states={"gore": "banned", "rage": "private"}
     )
     point_at(monkeypatch, server)
-    code = run_cli(["crawl", "reddit", "--data", str(data_dir), *FAST])
+    code = crawl(data_dir)
     output = capsys.readouterr()
     text = output.out + output.err
     assert code == 0, text
@@ -110,40 +115,14 @@ def test_min_upvotes_and_top_up(make_sandbox, data_dir, monkeypatch):
     )
     point_at(monkeypatch, server)
     world = server.world
-    code = run_cli(
-        [
-            "crawl",
-            "reddit",
-            "--data",
-            str(data_dir),
-            "--subreddit",
-            "happy=joy",
-            "--min-upvotes",
-            "100",
-            *FAST,
-        ]
-    )
+    code = crawl(data_dir, "--subreddit", "happy=joy", "--min-upvotes", "100")
     assert code == 0
     store = CrawlStore(store_path(data_dir, "reddit"))
     first = {p["post_id"] for p in store.posts()}
     assert first and all(p["rank"] >= 100 for p in store.posts())
     eligible = [i for i in world.by_subreddit["happy"] if world.posts[i]["score"] >= 100]
     assert len(first) < len(eligible)  # the listing cap hid some: what --top-up is for
-    code = run_cli(
-        [
-            "crawl",
-            "reddit",
-            "--data",
-            str(data_dir),
-            "--subreddit",
-            "happy=joy",
-            "--min-upvotes",
-            "100",
-            "--top-up",
-            "1000",
-            *FAST,
-        ]
-    )
+    code = crawl(data_dir, "--subreddit", "happy=joy", "--min-upvotes", "100", "--top-up", "1000")
     assert code == 0
     after = store.posts()
     ids = [p["post_id"] for p in after]
@@ -160,20 +139,8 @@ def test_nsfw_skip(make_sandbox, data_dir, monkeypatch, capsys):
         seed=8, posts_per_subreddit=8, subreddits={"happy": "joy", "gore": "disgust"}
     )
     point_at(monkeypatch, server)
-    code = run_cli(
-        [
-            "crawl",
-            "reddit",
-            "--data",
-            str(data_dir),
-            "--subreddit",
-            "happy=joy",
-            "--subreddit",
-            "gore=disgust",
-            "--nsfw",
-            "skip",
-            *FAST,
-        ]
+    code = crawl(
+        data_dir, "--subreddit", "happy=joy", "--subreddit", "gore=disgust", "--nsfw", "skip"
     )
     assert code == 0
     assert "r/gore is NSFW" in capsys.readouterr().err
@@ -194,20 +161,8 @@ def test_api_429_and_5xx_are_survived_with_zero_429_under_enforced_limit(
     point_at(monkeypatch, server)
     server.inject("reddit.listing", "status", status=503, times=1)
     server.inject("reddit.listing", "ratelimit", times=1, skip=2, retry_after=1)
-    code = run_cli(
-        [
-            "crawl",
-            "reddit",
-            "--data",
-            str(data_dir),
-            "--subreddit",
-            "happy=joy",
-            "--subreddit",
-            "creepy=fear",
-            "--limit",
-            "120",
-            *FAST,
-        ]
+    code = crawl(
+        data_dir, "--subreddit", "happy=joy", "--subreddit", "creepy=fear", "--limit", "120"
     )
     assert code == 0
     with CrawlStore(store_path(data_dir, "reddit")) as store:
@@ -216,19 +171,7 @@ def test_api_429_and_5xx_are_survived_with_zero_429_under_enforced_limit(
     server.clear_faults()
     server.reset_counts()
     server.enforce_rate_limit(limit=4, window_s=1.0, routes="reddit.*")
-    code = run_cli(
-        [
-            "crawl",
-            "reddit",
-            "--data",
-            str(data_dir / "second"),
-            "--subreddit",
-            "happy=joy",
-            "--subreddit",
-            "creepy=fear",
-            *FAST,
-        ]
-    )
+    code = crawl(data_dir / "second", "--subreddit", "happy=joy", "--subreddit", "creepy=fear")
     assert code == 0
     assert server.count("reddit.*", 200) >= 6
     assert server.count("*", 429) == 0
@@ -322,19 +265,7 @@ def test_a_failing_listing_is_reported_and_the_crawl_goes_on(
     )
     point_at(monkeypatch, server)
     server.inject("reddit.listing", "status", status=500, path="^/r/rage/")
-    code = run_cli(
-        [
-            "crawl",
-            "reddit",
-            "--data",
-            str(data_dir),
-            "--subreddit",
-            "rage=anger",
-            "--subreddit",
-            "happy=joy",
-            *FAST,
-        ]
-    )
+    code = crawl(data_dir, "--subreddit", "rage=anger", "--subreddit", "happy=joy")
     assert code == 0
     err = capsys.readouterr().err
     assert "r/rage: listing stopped (HTTP 500)" in err
@@ -343,22 +274,7 @@ def test_a_failing_listing_is_reported_and_the_crawl_goes_on(
         assert store.count_posts(community="rage") == 0
     # the server recovers: the same command finishes r/rage
     server.clear_faults()
-    assert (
-        run_cli(
-            [
-                "crawl",
-                "reddit",
-                "--data",
-                str(data_dir),
-                "--subreddit",
-                "rage=anger",
-                "--subreddit",
-                "happy=joy",
-                *FAST,
-            ]
-        )
-        == 0
-    )
+    assert crawl(data_dir, "--subreddit", "rage=anger", "--subreddit", "happy=joy") == 0
     with CrawlStore(store_path(data_dir, "reddit")) as store:
         assert store.count_posts(community="rage") == 6
 
@@ -369,10 +285,7 @@ def test_imgur_album_without_client_id_keeps_the_first_image(make_sandbox, data_
     )
     point_at(monkeypatch, server)
     monkeypatch.delenv("IMGUR_CLIENT_ID")
-    assert (
-        run_cli(["crawl", "reddit", "--data", str(data_dir), "--subreddit", "happy=joy", *FAST])
-        == 0
-    )
+    assert crawl(data_dir, "--subreddit", "happy=joy") == 0
     world = server.world
     with CrawlStore(store_path(data_dir, "reddit")) as store:
         for post_id in world.by_subreddit["happy"]:
@@ -391,10 +304,7 @@ def test_links_without_post_hint_are_decided_by_content_type(make_sandbox, data_
         kind_weights={"unhinted_image": 1, "unhinted_link": 1},
     )
     point_at(monkeypatch, server)
-    assert (
-        run_cli(["crawl", "reddit", "--data", str(data_dir), "--subreddit", "happy=joy", *FAST])
-        == 0
-    )
+    assert crawl(data_dir, "--subreddit", "happy=joy") == 0
     world = server.world
     kinds = Counter()
     with CrawlStore(store_path(data_dir, "reddit")) as store:
@@ -419,13 +329,15 @@ def test_top_up_stops_at_n_distinct_posts_when_listings_overlap(
         kind_weights={"ireddit_jpeg": 1},  # every post is an image post
     )
     point_at(monkeypatch, server)
-    base = ["crawl", "reddit", "--data", str(data_dir), "--subreddit", "happy=joy", *FAST]
-    assert run_cli([*base, "--min-upvotes", "10"]) == 0
+    assert crawl(data_dir, "--subreddit", "happy=joy", "--min-upvotes", "10") == 0
     with CrawlStore(store_path(data_dir, "reddit")) as store:
         first = store.count_posts()
     wanted = first + 12
     capsys.readouterr()
-    assert run_cli([*base, "--min-upvotes", "10", "--top-up", str(wanted)]) == 0
+    assert (
+        crawl(data_dir, "--subreddit", "happy=joy", "--min-upvotes", "10", "--top-up", str(wanted))
+        == 0
+    )
     text = capsys.readouterr().err
     # the top-up listings repeat posts already stored: they are seen, not counted again,
     # so the walk stops at exactly `wanted` distinct image posts (a post counted twice

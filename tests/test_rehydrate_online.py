@@ -19,6 +19,7 @@ from emofuse.crawlers.sandbox.flickr_world import (
 from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS, crawl_environment
 from emofuse.crawlers.sandbox.world import World
 from emofuse.crawlers.store import CrawlStore
+from emofuse.errors import UserError
 from emofuse.paths import store_path
 
 CLIENT_ID, CLIENT_SECRET = next(iter(SANDBOX_CREDENTIALS.items()))
@@ -284,3 +285,19 @@ def test_kill_and_resume_real_process(world_server, tmp_path):
             else:
                 assert post["status"] == "skipped"
     assert not list((data / "raw" / "reddit" / "images").rglob("*.tmp"))
+
+
+def test_a_rejected_flickr_key_stops_before_the_import(world_server, tmp_path):
+    world = world_server.world
+    release = tmp_path / "release" / "data" / "test.csv"
+    rows = [(f"flickr:{p}", r["label"], r["votes_agree"]) for p, r in world.flickr_photos.items()]
+    write_ids_only(release, rows)
+    options = online(world_server)
+    options.make_flickr_credentials = lambda: FlickrCredentials(
+        SANDBOX_FLICKR_KEY, "Qw8-distinctive-wrong-secret"
+    )
+    data = tmp_path / "data"
+    with pytest.raises(UserError, match="rejected the API key") as error:
+        rehydrate(tmp_path / "release", data, online=options)
+    assert "Qw8-distinctive-wrong-secret" not in str(error.value)
+    assert not data.exists()  # nothing imported, nothing written

@@ -87,11 +87,13 @@ def register_reddit_routes(server: SandboxServer, world: World) -> None:
     def unauthorized() -> Response:
         return Response.json({"message": "Unauthorized", "error": 401}, 401)
 
+    def refused(request: Request, sub: str) -> Response | None:
+        """401 without a token, else the subreddit's own refusal (banned, private...)."""
+        return unauthorized() if not authorized(request) else _refusal(world, sub)
+
     def listing(request: Request, match: re.Match) -> Response:
-        if not authorized(request):
-            return unauthorized()
         sub = match.group("sub")
-        refusal = _refusal(world, sub)
+        refusal = refused(request, sub)
         if refusal:
             return refusal
         sort = match.group("sort")
@@ -99,10 +101,8 @@ def register_reddit_routes(server: SandboxServer, world: World) -> None:
         return Response.json(_page(world, ids, request))
 
     def search(request: Request, match: re.Match) -> Response:
-        if not authorized(request):
-            return unauthorized()
         sub = match.group("sub")
-        refusal = _refusal(world, sub)
+        refusal = refused(request, sub)
         if refusal:
             return refusal
         sort = request.arg("sort", "relevance")
@@ -112,10 +112,8 @@ def register_reddit_routes(server: SandboxServer, world: World) -> None:
         return Response.json(_page(world, ids, request))
 
     def about(request: Request, match: re.Match) -> Response:
-        if not authorized(request):
-            return unauthorized()
         sub = match.group("sub")
-        refusal = _refusal(world, sub)
+        refusal = refused(request, sub)
         if refusal:
             return refusal
         info = world.subreddits[sub]
