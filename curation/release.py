@@ -47,7 +47,7 @@ import pandas as pd
 
 from emofuse import __version__
 from emofuse.errors import UserError
-from emofuse.schema import CURATED_COLUMNS, SPLITS
+from emofuse.schema import CURATED_COLUMNS, CURATED_SCHEMA_VERSION, SPLITS
 
 FORMATS = ("parquet", "imagefolder")
 DEFAULT_LICENSE = "other"
@@ -149,6 +149,13 @@ def load_curated(folder: Path, data: Path | None = None) -> CuratedDataset:
         raise UserError(f"{posts_path} lists a post twice", "rebuild it with `emofuse curate`")
 
     info = _read_json(folder / "dataset.json")
+    version = info.get("schema_version")
+    if isinstance(version, int) and version > CURATED_SCHEMA_VERSION:
+        raise UserError(
+            f"{folder} was curated by a newer emofuse (curated schema {version}, this one "
+            f"reads up to {CURATED_SCHEMA_VERSION})",
+            "upgrade emofuse (pip install -U emofuse)",
+        )
     filter_report = _read_json(folder / "filter_report.json")
     stats_md = (folder / "stats.md").read_text() if (folder / "stats.md").is_file() else ""
     classes = [str(c) for c in info.get("classes") or sorted(posts["label"].astype(str).unique())]

@@ -383,8 +383,9 @@ def test_missing_image_file_is_refused(data_dir, tmp_path):
 
 
 def test_bad_inputs_one_line_exit_2_and_every_file_untouched(data_dir, tmp_path, capsys):
-    """No curated data, a non-empty --out without --force, a malformed exclusion list, a bad
-    --format: one line, exit 2, and the data dir and the output folder byte for byte as before."""
+    """No curated data, a non-empty --out without --force, a malformed exclusion list, data
+    curated by a newer emofuse, a bad --format: one line, exit 2, and the data dir and the
+    output folder byte for byte as before."""
 
     def snapshot() -> dict:
         return {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
@@ -412,6 +413,10 @@ def test_bad_inputs_one_line_exit_2_and_every_file_untouched(data_dir, tmp_path,
     assert "does not exist" in refused(
         "--curated", str(curated), "--out", str(tmp_path / "new"), "--exclude", "nowhere.txt"
     )
+    info = json.loads((curated / "dataset.json").read_text())
+    (curated / "dataset.json").write_text(json.dumps({**info, "schema_version": 99}))
+    assert "newer emofuse" in refused("--curated", str(curated), "--out", str(tmp_path / "new"))
+    (curated / "dataset.json").write_text(json.dumps(info))
     assert "unknown --format" in refused(
         "--curated", str(curated), "--out", str(tmp_path / "new"), "--format", "zip"
     )
