@@ -168,6 +168,13 @@ class FlickrServiceError(net.RetryableHTTPError):
         self.code = code
 
 
+class FlickrGarbledAnswer(net.RetryableHTTPError):
+    """An answer flickrapi cannot parse (corrupt or cut JSON): retried like a 5xx."""
+
+    def __init__(self, url: str):
+        super().__init__(200, url)
+
+
 def _translate(error: flickrapi.FlickrError, url: str) -> Exception:
     """A flickrapi error as what the retry policy understands."""
     if error.code in GONE_CODES:
@@ -192,6 +199,8 @@ def failure_reason(error: BaseException) -> str:
     """A short reason for the store and the summary (never a URL with a key in it)."""
     if isinstance(error, FlickrServiceError):
         return f"flickr_error_{error.code}"
+    if isinstance(error, FlickrGarbledAnswer):
+        return "garbled_answer"
     if isinstance(error, net.RetryableHTTPError | net.PermanentHTTPError):
         return f"http_{error.status}"
     if isinstance(error, flickrapi.FlickrError):
@@ -230,6 +239,8 @@ class FlickrApi:
                 return target(**params)
             except flickrapi.FlickrError as error:
                 raise _translate(error, f"flickr.{method}") from None
+            except ValueError:  # UnicodeDecodeError, JSONDecodeError: a garbled body
+                raise FlickrGarbledAnswer(f"flickr.{method}") from None
 
         try:
             return net.call_api(attempt, self.policy, self.pacer)

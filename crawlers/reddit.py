@@ -259,8 +259,9 @@ class RedditCrawler:
     def _api(self, call: Any) -> Any:
         """One PRAW call. prawcore already retries 5xx, timeouts and resets with backoff and
         paces calls by Reddit's X-Ratelimit-* headers; a 429 (which prawcore raises) waits
-        for Retry-After / X-Ratelimit-Reset here and is retried."""
-        return net.call_api(call, self.options.policy, retry_if=net.is_rate_limited)
+        for Retry-After / X-Ratelimit-Reset here and is retried, and so is an answer that is
+        not JSON (a garbled body, which prawcore raises as BadJSON without retrying)."""
+        return net.call_api(call, self.options.policy, retry_if=worth_another_call)
 
     def _crawl_subreddit(self, report: SubredditReport, progress: Any) -> None:
         if not self._check_subreddit(report):
@@ -507,6 +508,13 @@ def _imgur_image_urls(
         session, net.rewrite_url(f"https://imgur.com/{prefix}{imgur_id}", host_map), policy
     )
     return _OG_IMAGE.findall(page.text)[:1]
+
+
+def worth_another_call(error: BaseException) -> bool:
+    """A PRAW error that prawcore does not retry but we do: a 429, an answer not JSON."""
+    import prawcore
+
+    return net.is_rate_limited(error) or isinstance(error, prawcore.exceptions.BadJSON)
 
 
 def _is_api_error(error: Exception) -> bool:

@@ -536,7 +536,7 @@ def _needs_lookup(store: Any, post_id: str) -> bool:
 
 def _lookup_batch(store: Any, reddit: Any, batch: list[str], data: Path, policy: Any) -> None:
     from emofuse.crawlers import net
-    from emofuse.crawlers.reddit import submission_fields
+    from emofuse.crawlers.reddit import submission_fields, worth_another_call
 
     fullnames = [f"t3_{post_id.split(':', 1)[1]}" for post_id in batch]
 
@@ -545,7 +545,9 @@ def _lookup_batch(store: Any, reddit: Any, batch: list[str], data: Path, policy:
         return {s.id: submission_fields(s) for s in reddit.info(fullnames=fullnames)}
 
     try:
-        found = net.call_api(fetch, policy)
+        found = net.call_api(
+            fetch, policy, retry_if=lambda e: net.is_transient(e) or worth_another_call(e)
+        )
     except Exception as error:  # retries exhausted: recorded, looked up again by a rerun
         reason = _reddit_failure(error)
         for post_id in batch:

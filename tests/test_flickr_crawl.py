@@ -62,9 +62,8 @@ def flickr_env(monkeypatch):
 
 def crawl(server, labels_path, data, **options):
     rest_url, host_map = sandbox_endpoints(server.url)
-    opts = FlickrCrawlOptions(
-        workers=4, calls_per_hour=1e7, host_map=host_map, policy=FAST, **options
-    )
+    options = {"workers": 4, "policy": FAST, **options}
+    opts = FlickrCrawlOptions(calls_per_hour=1e7, host_map=host_map, **options)
     return crawl_flickr(
         read_labels(labels_path), data, CREDENTIALS, rest_url=rest_url, options=opts
     )
@@ -362,4 +361,32 @@ def test_host_map_option_reaches_the_api(flickr_world_server, tmp_path, flickr_e
               "--data", str(tmp_path / "data"), "--calls-per-hour", "1000000"])  # fmt: skip
     assert exit_info.value.code == 0
     assert "requested=4" in capsys.readouterr().out
+    check_store_against_world(server.world, tmp_path / "data")
+
+
+def test_every_http_fault_kind_is_survived(flickr_world_server, tmp_path):
+    """Latency, 429, timeouts, resets, truncated and corrupt bodies on the REST API (flickrapi)
+    and on the static image host: the crawl ends as the world says, every fault really hit."""
+    server = flickr_world_server(count=10)
+    labels = write_label_file(server.world, tmp_path / "labels.csv")
+    # `skip` spaces the faults so that each failed request is followed by a good retry
+    faults = [
+        server.inject("flickr.rest", kind, times=1, skip=2 * n, seconds=seconds, retry_after=1)
+        for n, (kind, seconds) in enumerate(
+            [("reset", 0), ("truncate", 0), ("corrupt", 0), ("timeout", 2.5), ("latency", 0.2),
+             ("ratelimit", 0)]
+        )
+    ]  # fmt: skip
+    faults += [
+        server.inject("host.live.staticflickr.com", kind, times=1, skip=2 * n, seconds=seconds)
+        for n, (kind, seconds) in enumerate(
+            [("reset", 0), ("truncate", 0), ("corrupt", 0), ("timeout", 2.5), ("latency", 0.2),
+             ("ratelimit", 0)]
+        )
+    ]  # fmt: skip
+    policy = net.RetryPolicy(attempts=3, base_s=0.05, max_wait_s=0.2, timeout=(1.0, 1.0))
+    summary = crawl(server, labels, tmp_path / "data", policy=policy, workers=1)
+    for fault in faults:
+        assert fault.hits == 1, fault
+    assert not summary.failed, summary.failed
     check_store_against_world(server.world, tmp_path / "data")

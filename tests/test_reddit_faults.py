@@ -47,6 +47,7 @@ def test_every_fault_kind_is_survived_and_no_secret_leaks(
         server.inject("reddit.listing", "truncate", times=1, skip=2),
         server.inject("reddit.listing", "timeout", times=1, skip=4, seconds=2.5),
         server.inject("reddit.listing", "status", status=502, times=1, skip=6),
+        server.inject("reddit.listing", "corrupt", times=1, skip=7),  # the 502's retry
         server.inject("host.*", "status", status=503, times=1),
         server.inject("host.*", "ratelimit", times=1, skip=2, retry_after=1),
         server.inject("host.*", "timeout", times=1, skip=4, seconds=2.5),
@@ -63,7 +64,7 @@ def test_every_fault_kind_is_survived_and_no_secret_leaks(
         assert fault.hits == 1, fault  # every kind really happened
     assert server.count("reddit.*", 429) == 1 and server.count("host.*", 429) == 1
     # one retry per failed request, and no image fetched twice
-    assert server.count("reddit.listing") == 4 + 4
+    assert server.count("reddit.listing") == 4 + 5
     # a timed-out request is counted when the sandbox wakes up, maybe after the crawl ended
     deadline = time.monotonic() + 5
     while server.count("host.*") < 240 + 6 and time.monotonic() < deadline:

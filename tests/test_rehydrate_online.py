@@ -301,3 +301,13 @@ def test_a_rejected_flickr_key_stops_before_the_import(world_server, tmp_path):
         rehydrate(tmp_path / "release", data, online=options)
     assert "Qw8-distinctive-wrong-secret" not in str(error.value)
     assert not data.exists()  # nothing imported, nothing written
+
+
+def test_a_garbled_info_answer_is_asked_again(world_server, tmp_path):
+    ids = sorted(world_server.world.expected)[:4]
+    release = tmp_path / "ids.csv"
+    write_ids_only(release, [(f"reddit:{i}", "joy", 1) for i in ids])
+    fault = world_server.inject("reddit.info", "corrupt", times=1)  # prawcore: BadJSON
+    summary = rehydrate(release, tmp_path / "data", online=online(world_server))
+    assert fault.hits == 1 and world_server.count("reddit.info") == 2
+    assert not summary.failed and summary.pending == 0
