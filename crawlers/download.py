@@ -213,7 +213,9 @@ def fetch_bytes(
                 raise DownloadError("too_large")
             chunks.append(chunk)
         data = b"".join(chunks)
-        if declared and declared.isdigit() and len(data) != int(declared):
+        # Content-Length counts the bytes sent: a gzip-encoded body decodes to more
+        encoded = response.headers.get("Content-Encoding", "").lower() not in ("", "identity")
+        if declared and declared.isdigit() and not encoded and len(data) != int(declared):
             raise requests.exceptions.ChunkedEncodingError("truncated body")
         return data, response.url
 

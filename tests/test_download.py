@@ -1,5 +1,6 @@
 """Image download against the sandbox: formats, safety checks, faults, fallbacks, store rows."""
 
+import gzip
 import io
 import struct
 import zlib
@@ -241,3 +242,35 @@ def test_animated_gif_and_webp_keep_their_first_frame(sandbox, data_dir):
         assert stored.format == "JPEG" and stored.size == (64, 48)
         pixel = stored.getpixel((32, 24))
         assert all(abs(a - b) < 40 for a, b in zip(pixel, first, strict=True)), (native, pixel)
+
+
+def test_gzip_encoded_bodies_are_decoded_and_capped_after_decoding(sandbox, data_dir):
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, "PNG")
+    small = gzip.compress(buffer.getvalue())
+    # 2 MB of PNG-looking bytes that gzip to a few kB: only the decoded size shows it
+    bomb = gzip.compress(b"\x89PNG\r\n\x1a\n" + b"\x00" * 2_000_000)
+    bodies = {"small": small, "bomb": bomb}
+
+    def serve(request, match):
+        response = Response.bytes(bodies[match.group("name")], "image/png")
+        response.headers["Content-Encoding"] = "gzip"
+        return response
+
+    sandbox.add_host_route("gz.example.org", "GET", r"/(?P<name>\w+)\.png", serve, name="host.gz")
+    store = make_store(data_dir)
+    add_post(store, "small", ["https://gz.example.org/small.png"])
+    add_post(store, "bomb", ["https://gz.example.org/bomb.png"])
+    download_pending(
+        store,
+        data_dir,
+        "reddit",
+        workers=1,
+        host_map=sandbox.host_map(),
+        policy=FAST,
+        limits=DownloadLimits(max_bytes=1_000_000),
+    )
+    rows = {row["post_id"].split(":")[1]: row for row in store.images()}
+    assert rows["small"]["status"] == "ok", rows["small"]["reason"]
+    assert Image.open(data_dir / rows["small"]["path"]).size == (40, 30)
+    assert len(bomb) < 1_000_000 and rows["bomb"]["reason"] == "too_large"
