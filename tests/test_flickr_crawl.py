@@ -390,3 +390,11 @@ def test_every_http_fault_kind_is_survived(flickr_world_server, tmp_path):
         assert fault.hits == 1, fault
     assert not summary.failed, summary.failed
     check_store_against_world(server.world, tmp_path / "data")
+
+
+def test_help_keeps_the_square_brackets(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option: the text is not wrapped
+    for command in ("flickr", "rehydrate"):
+        with pytest.raises(SystemExit):
+            main(["crawl", command, "--help"])
+        assert "TOML file with [flickr] api_key" in capsys.readouterr().out, command
