@@ -9,6 +9,7 @@ from typing import Annotated
 
 import click
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from emofuse import __version__
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except UserError as error:
-        console.print(f"[bold red]error:[/] {redact(str(error))}", highlight=False, soft_wrap=True)
+        message = escape(redact(str(error)))  # "[flickr]", "[site]" are text, not markup
+        console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(UserError.exit_code)
 
 

@@ -118,3 +118,21 @@ def test_user_error_from_a_real_process(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "someone-elses.txt").read_text() == "keep me"
+
+
+def test_user_error_keeps_square_brackets(tmp_path: Path) -> None:
+    """Error text is printed as text, not rich markup: "[flickr]" must survive."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("photo_id,label,votes_agree,votes_total\n123,awe,3,5\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [*EMOFUSE, "crawl", "flickr", "--labels", str(labels), "--data", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "[flickr] api_key" in result.stderr, result.stderr
+    assert not (tmp_path / "d").exists()
