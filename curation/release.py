@@ -961,14 +961,28 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _contains_any(path: Path, needles: list[bytes], chunk_size: int = 1 << 20) -> bool:
+    """Whether any of ``needles`` occurs in the file, read in chunks (shards may be 500 MB):
+    each chunk is searched together with the tail of the one before, so that a needle cut by
+    a chunk boundary is still found."""
+    keep = max(len(needle) for needle in needles) - 1
+    tail = b""
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            window = tail + chunk
+            if any(needle in window for needle in needles):
+                return True
+            tail = window[-keep:] if keep else b""
+    return False
+
+
 def _assert_no_salt(folder: Path, salts: list[bytes]) -> None:
     """Refuse a release in which the author-hash salt appears anywhere, in any file."""
     if not salts:
         return
     for path in folder.rglob("*"):
         if path.is_file():
-            content = path.read_bytes()
-            if any(salt in content for salt in salts):
+            if _contains_any(path, salts):
                 raise UserError(
                     "the author-hash salt appears in the release "
                     f"({path.relative_to(folder)}); nothing was published",

@@ -460,3 +460,15 @@ def test_help_texts_keep_their_square_brackets(monkeypatch):
     for command in ("curate", "release"):
         output = runner.invoke(app, [command, "--help"]).output
         assert max(map(len, output.splitlines())) <= 80 and "…" not in output
+
+
+def test_salt_scan_finds_a_salt_cut_by_a_chunk_boundary(tmp_path):
+    from emofuse.curation.release import _contains_any
+
+    salt = SALT.encode()
+    for offset in range(-len(salt), 2):  # the salt across, before and after the boundary
+        path = tmp_path / f"file{offset}"
+        path.write_bytes(b"x" * (64 + offset) + salt + b"y" * 50)
+        assert _contains_any(path, [b"zz", salt], chunk_size=64)
+    path.write_bytes(b"x" * 300)
+    assert not _contains_any(path, [salt], chunk_size=64)

@@ -108,6 +108,7 @@ def make_drawn_curated(
     classes: tuple[str, ...] = ("joy", "fear", "anger", "disgust"),
     per_class: int = 10,
     text_only_rank: int = -1,
+    image_size: tuple[int, int] = (96, 72),
 ) -> Path:
     """Reddit-like curated dataset of drawn JPEGs: some galleries, one text-only post (of the
     first class, at position text_only_rank in rank order: -1 is the lowest, in train)."""
@@ -120,7 +121,9 @@ def make_drawn_curated(
             if label == classes[0] and i == text_only_rank % per_class:
                 n_images = 0  # a text-only post (its image host is gone)
             images = [
-                store_image(data, "reddit", native, k, drawn_jpeg(c * 1000 + i * 10 + k))
+                store_image(
+                    data, "reddit", native, k, drawn_jpeg(c * 1000 + i * 10 + k, image_size)
+                )
                 for k in range(n_images)
             ]
             title = f"{label} " + " ".join(rng.choice(WORDS) for _ in range(7))
