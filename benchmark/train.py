@@ -303,7 +303,8 @@ class Trainer:
 
     # -- building ------------------------------------------------------------------------------
 
-    def _resolved_hparams(self) -> dict[str, Any]:
+    def resolved_hparams(self) -> dict[str, Any]:
+        """The paper's defaults for ``dataset`` with ``hparams`` applied over them."""
         from emofuse.models import defaults_for
 
         values = defaults_for(self.dataset)
@@ -316,8 +317,12 @@ class Trainer:
         values.update(self.hparams or {})
         return values
 
-    def _build(self, data: FusionData, hparams: dict[str, Any]):
+    def build_module(self, data: FusionData, hparams: dict[str, Any] | None = None):
+        """A fresh, untrained torch module of ``model`` sized for ``data`` (default
+        hyperparameters: ``resolved_hparams()``)."""
         from emofuse.models import MODELS
+
+        hparams = hparams if hparams is not None else self.resolved_hparams()
 
         text_dim = hparams["embedding_dim"]
         if data.embeddings is not None or data.vocab_size is None:
@@ -350,7 +355,7 @@ class Trainer:
         if self.model not in MODELS:
             raise UserError(f"unknown model {self.model!r}", f"use one of {', '.join(MODELS)}")
         self.device_ = resolve_device(self.device)
-        self.hparams_ = self._resolved_hparams()
+        self.hparams_ = self.resolved_hparams()
         torch.manual_seed(self.seed)
 
         image_rows = train.image[train.has_image]
@@ -363,7 +368,7 @@ class Trainer:
             self.image_mean_ = torch.zeros(train.image_dim)
             self.image_std_ = torch.ones(train.image_dim)
 
-        self.model_ = self._build(train, self.hparams_).to(self.device_)
+        self.model_ = self.build_module(train, self.hparams_).to(self.device_)
         self.history_: list[dict[str, Any]] = []
         self.best_epoch_: dict[str, int] = {}
         train_d, valid_d = self._to_device(train), self._to_device(validation)
@@ -401,7 +406,7 @@ class Trainer:
                 "choose models that match the modalities the dataset has",
             )
         hp = self.hparams_
-        optimizer = self._optimizer(module, hp)
+        optimizer = self.make_optimizer(module, hp)
         generator = torch.Generator().manual_seed(self.seed)
         batch_size = int(hp["batch_size"])
         best_accuracy, best_loss, best_state, stale = -1.0, float("inf"), None, 0
@@ -453,15 +458,18 @@ class Trainer:
             module.load_state_dict(best_state)
 
     @staticmethod
-    def _optimizer(module, hp: dict[str, Any]) -> _Optimizers:
-        """Adam (or SGD) at the paper's learning rate.
+    def make_optimizer(module, hparams: dict[str, Any]) -> _Optimizers:
+        """The optimiser the Trainer steps ``module`` with: Adam (or SGD) at the paper's rate.
 
         The word embeddings get sparse gradients (only the rows a batch uses), updated by
-        SparseAdam: a dense Adam step over a 20,000 x 200 table costs more than the rest of the
-        step together. Without weight decay that is the same update rule on the rows touched.
+        ``RowAdam``: a dense Adam step over a 20,000 x 200 table costs more than the rest of the
+        step together. Without weight decay that is Adam's update rule on the rows touched
+        (as torch's SparseAdam, which is ~1.6x slower on the CPU). The dense parameters use
+        torch's fused Adam where it exists (one kernel instead of one op per tensor and step).
         """
         import torch
 
+        hp = hparams
         embedding_weights = []
         if hp["optimizer"] == "adam" and not hp["weight_decay"]:
             for layer in module.modules():
@@ -471,9 +479,11 @@ class Trainer:
         sparse_ids = {id(p) for p in embedding_weights}
         dense = [p for p in module.parameters() if p.requires_grad and id(p) not in sparse_ids]
         if hp["optimizer"] == "adam":
-            optimizers = [torch.optim.Adam(dense, lr=hp["lr"], weight_decay=hp["weight_decay"])]
+            optimizers = [
+                torch.optim.Adam(dense, lr=hp["lr"], weight_decay=hp["weight_decay"], fused=True)
+            ]
             if embedding_weights:
-                optimizers.append(torch.optim.SparseAdam(embedding_weights, lr=hp["lr"]))
+                optimizers.append(RowAdam(embedding_weights, lr=hp["lr"]))
             return _Optimizers(optimizers)
         if hp["optimizer"] == "sgd":
             return _Optimizers(
@@ -542,8 +552,46 @@ class Trainer:
         return float((predictions[scored] == data.labels.numpy()[scored]).mean())
 
 
+def RowAdam(params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+    """Adam for sparse-gradient embedding tables, updating only the rows a batch used.
+
+    The same rule as ``torch.optim.SparseAdam`` (moments of untouched rows are left as they
+    are), with fewer passes over the rows: index the moments once, update, write back.
+    A function returning the optimizer, so that torch is imported only when training.
+    """
+    import torch
+
+    class _RowAdam(torch.optim.Optimizer):
+        @torch.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    grad = param.grad.coalesce()  # one row per word id, duplicates summed
+                    rows, values = grad.indices()[0], grad.values()
+                    state = self.state[param]
+                    if not state:
+                        state["step"] = 0
+                        state["exp_avg"] = torch.zeros_like(param)
+                        state["exp_avg_sq"] = torch.zeros_like(param)
+                    state["step"] += 1
+                    step = state["step"]
+                    exp_avg = state["exp_avg"].index_select(0, rows).lerp_(values, 1 - beta1)
+                    exp_avg_sq = state["exp_avg_sq"].index_select(0, rows)
+                    exp_avg_sq.mul_(beta2).addcmul_(values, values, value=1 - beta2)
+                    state["exp_avg"].index_copy_(0, rows, exp_avg)
+                    state["exp_avg_sq"].index_copy_(0, rows, exp_avg_sq)
+                    step_size = group["lr"] * (1 - beta2**step) ** 0.5 / (1 - beta1**step)
+                    update = exp_avg.div_(exp_avg_sq.sqrt_().add_(group["eps"]))
+                    param.index_add_(0, rows, update, alpha=-step_size)
+
+    return _RowAdam(params, dict(lr=lr, betas=betas, eps=eps))
+
+
 class _Optimizers:
-    """Several torch optimizers stepped as one (dense Adam + SparseAdam for the embeddings)."""
+    """Several torch optimizers stepped as one (dense Adam + RowAdam for the embeddings)."""
 
     def __init__(self, optimizers: list):
         self.optimizers = optimizers

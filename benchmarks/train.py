@@ -133,12 +133,12 @@ def naive_epoch_seconds(
     batches and the epochs of 5 seeds would swamp the estimate.
     """
     trainer = Trainer(model=model, dataset=dataset, seed=0, device="cpu")
-    hp = trainer._resolved_hparams()
+    hp = trainer.resolved_hparams()
     train = splits["train"]
     # (the caller set torch's threads to the Trainer's num_threads: same conditions)
-    module = trainer._build(train, hp)
+    module = trainer.build_module(train, hp)
     torch.manual_seed(0)
-    optimizer = Trainer._optimizer(module, hp)  # the very optimiser the Trainer uses
+    optimizer = Trainer.make_optimizer(module, hp)  # the very optimiser the Trainer uses
     parts = [module.image_model, module.text_model] if model == "late_fusion" else [module]
     batch_size = int(hp["batch_size"])
     wall = cpu = 0.0

@@ -253,3 +253,18 @@ def test_fast_dropout_is_inverted_dropout():
     assert torch.equal(layer.eval()(x), x)
     with pytest.raises(ValueError):
         FastDropout(1.0)
+
+
+def test_text_encoder_max_pool_passes_the_gradient_to_the_padded_pools_words():
+    """segment_reduce pooling: the same gradient as a padded masked max, empty texts zero."""
+    torch.manual_seed(1)
+    encoder = TextEncoder(40, 5, aggregation="max", dropout=0.0)
+    ids = torch.randint(1, 40, (8, 6))
+    ids[torch.rand(8, 6) < 0.3] = 0
+    ids[2] = 0
+    encoder(ids).pow(2).sum().backward()
+    segment_grad = encoder.embedding.weight.grad.clone()
+    encoder.embedding.weight.grad = None
+    masked_pool(encoder.embedding(ids), ids != 0, "max").pow(2).sum().backward()
+    assert torch.allclose(segment_grad, encoder.embedding.weight.grad, atol=1e-6)
+    assert segment_grad[ids[ids != 0]].abs().sum() > 0

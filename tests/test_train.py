@@ -234,3 +234,41 @@ def test_verbose_prints_one_line_per_epoch(corpus, capsys):
     err = capsys.readouterr().err
     assert len(trainer.history_) == 2
     assert "text seed 0 model epoch 1: train loss" in err and "epoch 2:" in err
+
+
+def test_row_adam_is_sparse_adams_update_rule():
+    """The embeddings' optimiser: the same weights as torch's SparseAdam after ragged steps
+    (untouched rows keep their moments), and only the used rows move."""
+    from emofuse.benchmark.train import RowAdam
+
+    weights = {}
+    for name, make in (("sparse", torch.optim.SparseAdam), ("row", RowAdam)):
+        torch.manual_seed(0)
+        table = torch.nn.Embedding(30, 4, sparse=True)
+        optimizer = make([table.weight], lr=0.05)
+        start = table.weight.detach().clone()
+        for step in range(6):
+            ids = torch.randint(1, 20, (5 + step,))  # rows 20-29 never used
+            optimizer.zero_grad()
+            (table(ids) ** 2).sum().backward()
+            optimizer.step()
+        weights[name] = table.weight.detach()
+    assert torch.allclose(weights["sparse"], weights["row"], atol=1e-6)
+    assert torch.equal(weights["row"][20:], start[20:])
+    assert not torch.equal(weights["row"][1:20], start[1:20])
+
+
+def test_public_api_builds_the_fit_model_and_optimiser(corpus):
+    """resolved_hparams / build_module / make_optimizer: what benchmarks/train.py's naive loop
+    uses; the module is the class fit trains, sized for the data."""
+    trainer = Trainer("joint_fusion", "flickr", hparams={"lr": 0.02})
+    hp = trainer.resolved_hparams()
+    assert hp["lr"] == 0.02 and hp["batch_size"] == 128
+    train = corpus[2]["train"]
+    module = trainer.build_module(train, hp)
+    assert type(module) is MODELS["joint_fusion"]
+    assert module.classifier.out_features == len(train.classes)
+    optimizer = Trainer.make_optimizer(module, hp)
+    assert len(optimizer.optimizers) == 2  # dense Adam + RowAdam for the word embeddings
+    with pytest.raises(UserError):
+        Trainer("joint_fusion", hparams={"learning_rate": 1}).resolved_hparams()
