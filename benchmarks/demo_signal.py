@@ -133,11 +133,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--max-epochs", type=int, default=60)
-    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument(
+        "--data-seeds", type=int, nargs="+", default=[0], help="generate a world for each seed"
+    )
+    parser.add_argument(
+        "--no-defaults", action="store_true", help="skip the Trainer-defaults tables (faster)"
+    )
     parser.add_argument("--curated", type=Path, help="a curated dataset folder to use instead")
     args = parser.parse_args()
-    settings = {
-        "Trainer defaults": {},
+    settings = {} if args.no_defaults else {"Trainer defaults": {}}
+    settings |= {
         f"patience {args.patience}, max_epochs {args.max_epochs}": {
             "patience": args.patience,
             "max_epochs": args.max_epochs,
@@ -147,13 +152,16 @@ def main() -> None:
         jobs = [(args.curated.name, curated_splits(args.curated))]
     else:
         jobs = []
-        for dataset, classes in (("reddit", REDDIT_CLASSES), ("flickr", FLICKR_CLASSES)):
-            texts, vectors, labels = generate(dataset, classes, args.per_class, args.data_seed)
-            jobs.append((dataset, splits(texts, vectors, labels, classes, args.data_seed)))
-    for dataset, data in jobs:
+        for data_seed in args.data_seeds:
+            for dataset, classes in (("reddit", REDDIT_CLASSES), ("flickr", FLICKR_CLASSES)):
+                texts, vectors, labels = generate(dataset, classes, args.per_class, data_seed)
+                prepared = splits(texts, vectors, labels, classes, data_seed)
+                jobs.append((f"{dataset} (data seed {data_seed})", prepared))
+    for name, data in jobs:
+        dataset = name.split(" ")[0]
         started = time.perf_counter()
         total = sum(len(part) for part in data.values())
-        print(f"\n## {dataset}: {total} posts, {len(data['test'])} test posts\n")
+        print(f"\n## {name}: {total} posts, {len(data['test'])} test posts\n")
         for title, trainer_args in settings.items():
             print(f"{title}:\n")
             print("\n".join(evaluate(dataset, data, args.seeds, trainer_args)) + "\n")

@@ -134,3 +134,32 @@ def test_flickr_descriptions_follow_their_knob(monkeypatch):
     assert share_with_class_words() == 0.0
     monkeypatch.setattr(content, "DESCRIPTION_INFORMATIVE", 1.0)
     assert share_with_class_words() > 0.8
+
+
+def test_text_and_image_confuse_different_pairs():
+    """Where the title confuses two emotions the picture tells them apart, and vice versa."""
+    text_pairs = {frozenset((a, b)) for a, bs in content.TEXT_PARTNERS.items() for b in bs}
+    image_pairs = {frozenset((a, b)) for a, bs in content.IMAGE_PARTNERS.items() for b in bs}
+    assert text_pairs and image_pairs and not text_pairs & image_pairs
+    for label in content.ALL_CLASSES:
+        assert label in content.TEXT_PARTNERS and label in content.IMAGE_PARTNERS
+
+
+def test_a_partner_look_is_the_partners_own():
+    """A picture confused with its image partner has that partner's colour statistics: the
+    image alone cannot tell the pair apart, which is what the text is for."""
+    rng = random.Random(9)
+
+    def mean_hue_features(label: str, knob: str, value: float) -> np.ndarray:
+        saved = getattr(content, knob)
+        setattr(content, knob, value)
+        try:
+            images = [content.make_image(label, rng, (80, 60)) for _ in range(30)]
+        finally:
+            setattr(content, knob, saved)
+        return np.mean([color_statistics(np.asarray(image)) for image in images], axis=0)
+
+    joy_as_partner = mean_hue_features("joy", "IMAGE_PARTNER", 1.0)
+    disgust = mean_hue_features("disgust", "IMAGE_PARTNER", 0.0)
+    joy = mean_hue_features("joy", "IMAGE_PARTNER", 0.0)
+    assert np.linalg.norm(joy_as_partner - disgust) < np.linalg.norm(joy_as_partner - joy)

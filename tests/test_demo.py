@@ -197,5 +197,55 @@ def test_findings_read_the_metrics(demo_run: dict) -> None:
     image = 100 * reddit["image"]["both"]["accuracy"]["mean"]
     best = "text" if text >= image else "image"
     reddit_line = next(line for line in lines if line.startswith("reddit"))
-    assert f"best single {best} {max(text, image):.1f}" in reddit_line
-    assert "best fusion" in demo_run["result"].stderr  # and the demo prints them
+    assert f"best single model, {best} {max(text, image):.1f}:" in reddit_line
+    tests = metrics["datasets"]["reddit"]["mcnemar"]
+    for model in ("late_fusion", "early_fusion", "joint_fusion", "common_space"):
+        mean = 100 * reddit[model]["both"]["accuracy"]["mean"]
+        (test,) = [
+            t
+            for t in tests
+            if t["condition"] == "both" and {t["model_a"], t["model_b"]} == {model, best}
+        ]
+        p = "p<0.001" if test["p_holm"] < 0.001 else f"p={test['p_holm']:.3f}"
+        assert f"{model} {mean:.1f} ({p})" in reddit_line
+    assert "fusion models above the best single model" in demo_run["result"].stderr
+
+
+def _metrics(accuracies: dict[tuple[str, str], float], p_holm: float) -> dict:
+    """A metrics.json of one dataset with these mean accuracies, every McNemar test at p_holm."""
+    results: dict = {}
+    for (model, condition), mean in accuracies.items():
+        results.setdefault(model, {})[condition] = {"accuracy": {"mean": mean}}
+    tests = [
+        {"model_a": a, "model_b": b, "condition": c, "p_holm": p_holm}
+        for a, b, c in [
+            ("text", "late_fusion", "both"),
+            ("joint_fusion", "common_space", "image_only"),
+        ]
+    ]
+    return {"datasets": {"reddit": {"results": results, "mcnemar": tests}}}
+
+
+def test_findings_count_what_holds_and_what_does_not() -> None:
+    """A fusion model below the best single model, or common space below joint fusion, is
+    counted as such: the line reports the run, whichever way it went."""
+    from emofuse.demo import _findings
+
+    accuracies = {
+        ("image", "both"): 0.60,
+        ("text", "both"): 0.70,
+        ("late_fusion", "both"): 0.80,
+        ("early_fusion", "both"): 0.65,  # below the text
+        ("joint_fusion", "both"): 0.75,
+        ("common_space", "both"): 0.72,
+        ("joint_fusion", "image_only"): 0.50,
+        ("common_space", "image_only"): 0.55,
+        ("joint_fusion", "text_only"): 0.69,
+        ("common_space", "text_only"): 0.61,  # below joint fusion
+    }
+    (line,) = _findings(_metrics(accuracies, p_holm=0.0004))
+    assert line.startswith("reddit: 3 of 4 fusion models above the best single model, text 70.0")
+    assert "late_fusion 80.0 (p<0.001)" in line and "early_fusion 65.0 (p=n/a)" in line
+    assert "common_space above joint_fusion in 1 of 2" in line
+    assert "only the image 55.0 vs 50.0 (p<0.001)" in line
+    assert "only the text 61.0 vs 69.0 (p=n/a)" in line

@@ -99,23 +99,40 @@ UNINFORMATIVE_TITLES = [
     "Just leaving this here",
     "Taken with my phone",
 ]
-# Emotions a word may slip to (close in meaning, or in how people write about them).
-NEIGHBOURS: dict[str, list[str]] = {
-    "joy": ["amusement", "excitement", "contentment"],
-    "amusement": ["joy", "excitement"],
-    "excitement": ["joy", "amusement", "awe"],
-    "contentment": ["joy", "awe"],
-    "awe": ["contentment", "excitement", "fear"],
-    "sadness": ["fear", "contentment"],
-    "fear": ["sadness", "disgust"],
-    "anger": ["disgust", "sadness"],
-    "disgust": ["anger", "fear"],
+# Complementary confusions. Each emotion's title may read like its text partner's
+# (``TEXT_PARTNERS``: close in how people write about them, or sarcasm), and its picture may
+# look like its image partner's (``IMAGE_PARTNERS``: close in colour and texture). No two
+# emotions are partners in both, so where one modality confuses a pair the other separates it:
+# that is what lets fusion beat either modality by a wide margin, as in the paper.
+# A partner outside the post's dataset (fear -> sadness on Reddit) acts as plain noise there.
+TEXT_PARTNERS: dict[str, list[str]] = {
+    "joy": ["anger"],  # sarcasm: "so happy they towed my car"
+    "anger": ["disgust", "joy"],
+    "disgust": ["fear", "anger"],
+    "fear": ["disgust", "sadness"],
+    "sadness": ["fear"],
+    "awe": ["excitement"],
+    "excitement": ["awe"],
+    "amusement": ["contentment"],
+    "contentment": ["amusement"],
+}
+IMAGE_PARTNERS: dict[str, list[str]] = {
+    "joy": ["disgust"],  # warm yellow and olive
+    "disgust": ["joy", "contentment"],
+    "contentment": ["disgust"],
+    "fear": ["anger"],  # dark and grainy
+    "anger": ["fear"],
+    "awe": ["sadness"],  # blue
+    "sadness": ["awe"],
+    "amusement": ["excitement"],  # bright pink and red
+    "excitement": ["amusement"],
 }
 
 TEXT_UNINFORMATIVE = 0.10  # no class word at all
-TEXT_OTHER_CLASS = 0.06  # about another class altogether
-TEXT_MIXED = 0.18  # one class word from another class
-WORD_SLIP = 0.10  # any class word from a neighbouring class
+TEXT_OTHER_CLASS = 0.04  # about another class altogether (any class)
+TEXT_PARTNER = 0.12  # every class word from the text partner
+TEXT_MIXED = 0.12  # one class word from the text partner
+WORD_SLIP = 0.05  # any class word from the text partner
 
 
 def make_text(label: str, rng: random.Random) -> str:
@@ -130,8 +147,10 @@ def make_text(label: str, rng: random.Random) -> str:
     other = None
     if roll < TEXT_OTHER_CLASS:
         label = _other_class(label, rng)
-    elif roll < TEXT_OTHER_CLASS + TEXT_MIXED:
-        other = _other_class(label, rng)
+    elif roll < TEXT_OTHER_CLASS + TEXT_PARTNER:
+        label = _partner(label, TEXT_PARTNERS, rng)
+    elif roll < TEXT_OTHER_CLASS + TEXT_PARTNER + TEXT_MIXED:
+        other = _partner(label, TEXT_PARTNERS, rng)
     template = rng.choice(MIXED_TEMPLATES if other else TEMPLATES)
     class_words_used = 0
     words = []
@@ -139,7 +158,7 @@ def make_text(label: str, rng: random.Random) -> str:
         while "{c}" in piece:
             source = other if other and class_words_used == 1 else label
             if rng.random() < WORD_SLIP:
-                source = rng.choice(NEIGHBOURS.get(source, [source]))
+                source = _partner(source, TEXT_PARTNERS, rng)
             piece = piece.replace("{c}", rng.choice(_words_of(source)), 1)
             class_words_used += 1
         while "{n}" in piece:
@@ -181,6 +200,11 @@ def _words_of(label: str) -> list[str]:
     return CLASS_WORDS.get(label, NEUTRAL_WORDS)
 
 
+def _partner(label: str, partners: dict[str, list[str]], rng: random.Random) -> str:
+    """The emotion ``label`` is confused with in one modality (itself if it has none)."""
+    return rng.choice(partners.get(label, [label]))
+
+
 def _other_class(label: str, rng: random.Random) -> str:
     """Another emotion of the same dataset (both datasets' for the classes they share)."""
     if label in REDDIT_CLASSES and label not in FLICKR_CLASSES:
@@ -210,8 +234,9 @@ NEUTRAL_PROFILE = {"hue": 0.0, "sat": 0.0, "val": 0.9, "noise": 4, "shapes": "te
 BLURRED_SHAPES = {"blotches", "rings", "skyline"}
 
 IMAGE_UNINFORMATIVE = 0.05  # a screenshot of text: no emotion in the picture
-IMAGE_OTHER_CLASS = 0.06  # shows another class
-IMAGE_BLEND = 0.30  # halfway between the class and another one
+IMAGE_OTHER_CLASS = 0.04  # shows another class (any class)
+IMAGE_PARTNER = 0.12  # shows its image partner's look
+IMAGE_BLEND = 0.25  # halfway between the class and its image partner
 HUE_JITTER = 0.09
 SV_JITTER = 0.16  # saturation and brightness jitter
 
@@ -251,8 +276,11 @@ def _image_profile(label: str, rng: random.Random) -> dict:
     roll -= IMAGE_UNINFORMATIVE
     if roll < IMAGE_OTHER_CLASS:
         return dict(IMAGE_PROFILES[_other_class(label, rng)])
-    if roll < IMAGE_OTHER_CLASS + IMAGE_BLEND:
-        other = IMAGE_PROFILES[_other_class(label, rng)]
+    roll -= IMAGE_OTHER_CLASS
+    if roll < IMAGE_PARTNER:
+        return dict(IMAGE_PROFILES[_partner(label, IMAGE_PARTNERS, rng)])
+    if roll < IMAGE_PARTNER + IMAGE_BLEND:
+        other = IMAGE_PROFILES[_partner(label, IMAGE_PARTNERS, rng)]
         weight = rng.uniform(0.35, 0.65)
         for key in ("hue", "sat", "val", "noise"):
             profile[key] = (1 - weight) * profile[key] + weight * other[key]
