@@ -510,7 +510,9 @@ def _load_precomputed(
         zip(posts["post_id"].astype(str), images, strict=True)
     ):
         if by_post:
-            if post_id in lookup:
+            # a post without images in the curated data has no image, whatever the file
+            # holds for its id: the curated table is the truth about which posts have one
+            if entries and post_id in lookup:
                 out[row] = vectors[lookup[post_id]]
                 has_image[row] = True
             elif entries:

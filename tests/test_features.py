@@ -223,3 +223,16 @@ def test_png_gif_webp_and_rgba_images_decode_too(shared_data, tmp_path):
     assert has_image.all() and np.isfinite(vectors).all()
     # the same picture in four containers: mean RGB within a few levels of each other
     assert np.ptp(vectors[:, :3], axis=0).max() < 0.05
+
+
+def test_precomputed_vector_of_a_post_without_images_is_ignored(posts_and_data, tmp_path):
+    """The curated table says which posts have an image: a file keyed by post id that also
+    holds the text-only post's id gives it no image (and no vector)."""
+    posts, data = posts_and_data
+    assert posts["post_id"].iloc[-1] == "flickr:textonly" and not posts["images"].iloc[-1]
+    vectors_in = np.random.default_rng(1).normal(size=(len(posts), 4)).astype(np.float32)
+    by_post = tmp_path / "all_posts.npz"
+    np.savez(by_post, post_id=posts["post_id"].to_numpy(str), vectors=vectors_in)
+    vectors, has_image = extract_image_features(posts, data, f"precomputed:{by_post}")
+    assert has_image.tolist() == [True] * (len(posts) - 1) + [False]
+    assert np.allclose(vectors[:-1], vectors_in[:-1]) and not vectors[-1].any()
