@@ -1032,8 +1032,10 @@ def build_release(
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     # a progress bar given unstarted starts only now: a refused release prints its one error
-    # line and nothing else (a started bar leaves a blank line behind)
-    if progress is not None:
+    # line and nothing else (a started bar leaves a blank line behind); a caller's running
+    # bar (the demo's) is left running
+    start_bar = progress is not None and not progress.live.is_started
+    if start_bar:
         progress.start()
     try:
         (temp / "data").mkdir()
@@ -1137,6 +1139,6 @@ def build_release(
             shutil.rmtree(first_created, ignore_errors=True)
         raise
     finally:
-        if progress is not None:
+        if start_bar:
             progress.stop()
     return summary

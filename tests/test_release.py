@@ -472,3 +472,18 @@ def test_salt_scan_finds_a_salt_cut_by_a_chunk_boundary(tmp_path):
         assert _contains_any(path, [b"zz", salt], chunk_size=64)
     path.write_bytes(b"x" * 300)
     assert not _contains_any(path, [salt], chunk_size=64)
+
+
+def test_progress_bar_started_after_the_checks_and_a_running_one_left_running(data_dir, tmp_path):
+    from emofuse.log import progress
+
+    curated = make_drawn_curated(data_dir, per_class=3)
+    bar = progress()
+    with pytest.raises(UserError):  # refused before the bar ever shows
+        build_release(tmp_path / "nowhere", tmp_path / "r0", progress=bar)
+    assert not bar.live.is_started and not bar.tasks
+    build_release(curated, tmp_path / "r1", progress=bar)  # started here, stopped here
+    assert not bar.live.is_started and bar.tasks[0].completed == 12
+    with progress() as running:  # a caller's running bar (the demo's) keeps running
+        build_release(curated, tmp_path / "r2", progress=running)
+        assert running.live.is_started
