@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from emofuse.cli import main
-from emofuse.crawlers.sandbox.reddit_api import SANDBOX_CREDENTIALS
+from emofuse.crawlers.sandbox.reddit_api import crawl_environment
 
-CLIENT_ID, CLIENT_SECRET = next(iter(SANDBOX_CREDENTIALS.items()))
 FAST = ["--workers", "4"]
 
 
@@ -29,18 +28,11 @@ def curated(data) -> pd.DataFrame:
 
 def test_ids_only_release_rehydrates_to_the_same_curated_posts(make_sandbox, tmp_path, monkeypatch):
     server = make_sandbox(seed=3, posts_per_subreddit=25)
-    for key, value in {
-        "praw_client_id": CLIENT_ID,
-        "praw_client_secret": CLIENT_SECRET,
-        "praw_user_agent": "emofuse-tests",
-        "praw_oauth_url": server.url,
-        "praw_reddit_url": server.url,
-        "EMOFUSE_HOST_MAP": json.dumps(server.host_map()),
-        "IMGUR_CLIENT_ID": "sandbox",
-        "HF_DATASETS_OFFLINE": "1",
-        "HF_HUB_OFFLINE": "1",
-        "HF_HOME": str(tmp_path / "hf-home"),
-    }.items():
+    environment = crawl_environment(server)  # PRAW and the image hosts -> the sandbox
+    environment.update(
+        {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
+    )
+    for key, value in environment.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("EMOFUSE_SALT", raising=False)
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
