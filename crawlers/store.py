@@ -16,7 +16,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,16 +125,11 @@ class CrawlStore:
                     "`emofuse crawl rehydrate` first, or pass the right --data",
                 )
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif self.path.stat().st_size:
+            check_store(self.path)  # read-only, so that a refused file stays as it was
         self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        try:
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as error:
-            self.conn.close()
-            raise UserError(
-                f"{self.path} is not a crawl store ({error})",
-                "point --data at an emofuse data directory",
-            ) from error
+        self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._init_schema(source)
@@ -145,19 +140,8 @@ class CrawlStore:
             existing = self.conn.execute(
                 "SELECT value FROM meta WHERE key='schema_version'"
             ).fetchone()
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError:  # a new, empty database
             existing = None
-        except sqlite3.DatabaseError as error:
-            raise UserError(
-                f"{self.path} is not a crawl store ({error})",
-                "point --data at an emofuse data directory",
-            ) from error
-        if existing is not None and int(existing[0]) > STORE_SCHEMA_VERSION:
-            raise UserError(
-                f"{self.path} was written by a newer emofuse (store schema {existing[0]}, "
-                f"this one reads up to {STORE_SCHEMA_VERSION})",
-                "upgrade emofuse (pip install -U emofuse)",
-            )
         if existing is None:
             self.conn.executescript(_SCHEMA)  # idempotent: CREATE ... IF NOT EXISTS
         with self.transaction():
@@ -349,6 +333,37 @@ class CrawlStore:
             )
 
 
+def check_store(path: Path, require_tables: bool = False) -> None:
+    """Refuse, read-only, a file that is not a crawl store or was written by a newer emofuse.
+
+    Opening such a file read-write would add tables to it or leave -wal/-shm files beside it:
+    a refused input must stay exactly as it was. An empty database passes unless
+    ``require_tables`` (a reader wants posts, a crawler may start from nothing).
+    """
+    # a store closed cleanly has no -wal file: "immutable" then reads it without creating the
+    # -shm index that even a read-only WAL reader leaves behind
+    live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
+    fix = "point --data (or --store) at an emofuse data directory"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            version = None
+            if "meta" in tables:
+                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                version = row[0] if row else None
+    except sqlite3.DatabaseError as error:
+        raise UserError(f"{path} is not a crawl store ({error})", fix) from error
+    if (tables or require_tables) and not {"meta", "posts", "images"} <= tables:
+        raise UserError(f"{path} is not a crawl store (no posts table)", fix)
+    if version is not None and int(version) > STORE_SCHEMA_VERSION:
+        raise UserError(
+            f"{path} was written by a newer emofuse (store schema {version}, "
+            f"this one reads up to {STORE_SCHEMA_VERSION})",
+            "upgrade emofuse (pip install -U emofuse)",
+        )
+
+
 def _post_row(row: sqlite3.Row) -> dict[str, Any]:
     post = dict(row)
     post["extra"] = json.loads(post["extra"] or "{}")
@@ -362,6 +377,8 @@ def read_store(path: str | Path) -> tuple["Any", "Any"]:
     """
     import pandas as pd
 
+    if Path(path).exists():
+        check_store(Path(path), require_tables=True)  # a reader wants posts, even none
     store = CrawlStore(path, create=False)
     try:
         posts = pd.read_sql_query("SELECT * FROM posts ORDER BY post_id", store.conn)

@@ -35,7 +35,6 @@ from emofuse.schema import (
     CURATED_SCHEMA_VERSION,
     FLICKR_CLASSES,
     REDDIT_CLASSES,
-    STORE_SCHEMA_VERSION,
     post_text,
 )
 
@@ -115,7 +114,6 @@ def load_inputs(paths: list[Path]) -> list[StoreInput]:
 
     inputs = []
     for path in paths:
-        _check_is_store(path)
         posts, images = read_store(path)  # UserError for missing, not a store, newer schema
         if posts.empty:
             raise UserError(
@@ -132,40 +130,6 @@ def load_inputs(paths: list[Path]) -> list[StoreInput]:
             )
         )
     return inputs
-
-
-def _check_is_store(path: Path) -> None:
-    """Refuse, read-only, a file that is not a crawl store or was written by a newer emofuse.
-
-    Opening such a file read-write as a store would add tables to it, or leave -wal/-shm files
-    beside it: a refused input must stay exactly as it was.
-    """
-    import sqlite3
-    from contextlib import closing
-
-    # a store closed cleanly has no -wal file: "immutable" then reads it without creating the
-    # -shm index that even a read-only WAL reader leaves behind
-    live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
-    uri = f"{path.resolve().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
-    try:
-        with closing(sqlite3.connect(uri, uri=True)) as conn:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            version = None
-            if "meta" in tables:
-                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-                version = row[0] if row else None
-    except sqlite3.DatabaseError as error:
-        raise UserError(
-            f"{path} is not a crawl store ({error})", "check --store or --data"
-        ) from error
-    if not {"meta", "posts", "images"} <= tables:
-        raise UserError(f"{path} is not a crawl store (no posts table)", "check --store or --data")
-    if version is not None and int(version) > STORE_SCHEMA_VERSION:
-        raise UserError(
-            f"{path} was written by a newer emofuse (store schema {version}, "
-            f"this one reads up to {STORE_SCHEMA_VERSION})",
-            "upgrade emofuse (pip install -U emofuse)",
-        )
 
 
 def check_options(options: CurateOptions, inputs: list[StoreInput]) -> None:

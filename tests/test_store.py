@@ -80,8 +80,13 @@ def test_newer_schema_is_refused(tmp_path):
     )
     conn.commit()
     conn.close()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     with pytest.raises(UserError, match="newer emofuse"):
         CrawlStore(path)
+    with pytest.raises(UserError, match="newer emofuse"):
+        read_store(path)
+    # refused read-only: no -wal/-shm left beside it, not a byte changed
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_not_a_store_is_a_user_error(tmp_path):
@@ -90,3 +95,16 @@ def test_not_a_store_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="not a crawl store"):
         CrawlStore(path)
     assert path.read_bytes().startswith(b"this is not sqlite")
+
+
+def test_a_foreign_sqlite_file_is_refused_untouched(tmp_path):
+    path = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE songs (title TEXT)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(UserError, match="not a crawl store"):
+        CrawlStore(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite"]
