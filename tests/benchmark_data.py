@@ -126,3 +126,14 @@ def make_curated(
     }
     (curated / "dataset.json").write_text(json.dumps(manifest, indent=2))
     return curated
+
+
+def cli_exit_code(*args: str) -> int:
+    """Run ``emofuse ARGS`` in this process: 0, or the code it exits with."""
+    from emofuse.cli import main
+
+    try:
+        main(list(args))
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0

@@ -4,28 +4,22 @@ import json
 from pathlib import Path
 
 import pandas as pd
-
-from emofuse.cli import main
-
-
-def _cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
+from benchmark_data import cli_exit_code
 
 
 def test_real_reddit_release_text_only(shared_data: Path, tmp_path: Path):
     data = tmp_path / "data"
     release = shared_data / "emoclassifier-reddit"
     assert (
-        _cli("crawl", "rehydrate", "--from", str(release), "--no-images", "--data", str(data)) == 0
+        cli_exit_code(
+            "crawl", "rehydrate", "--from", str(release), "--no-images", "--data", str(data)
+        )
+        == 0
     )
-    assert _cli("curate", "--split", "--keep-text-only", "--data", str(data)) == 0
+    assert cli_exit_code("curate", "--split", "--keep-text-only", "--data", str(data)) == 0
     args = ["benchmark", "run", "--dataset", "reddit", "--models", "image,text,joint_fusion"]
     args += ["--seeds", "1", "--extractor", "color_stats", "--bootstrap", "200", "--no-report"]
-    assert _cli(*args, "--run-id", "real", "--data", str(data)) == 0
+    assert cli_exit_code(*args, "--run-id", "real", "--data", str(data)) == 0
 
     run = data / "runs" / "real"
     metrics = json.loads((run / "metrics.json").read_text())["datasets"]["reddit"]

@@ -6,22 +6,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from benchmark_data import make_curated
+from benchmark_data import cli_exit_code, make_curated
 from sklearn.metrics import accuracy_score, f1_score
 
 from emofuse.benchmark import run as run_module
-from emofuse.cli import main
 
 MODELS = ["image", "text", "late_fusion", "early_fusion", "joint_fusion", "common_space"]
 CONDITIONS = ["both", "image_only", "text_only"]
-
-
-def _cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +22,7 @@ def finished_run(tmp_path_factory) -> Path:
     make_curated(data, "reddit", per_class=40, missing_image_every=8)
     make_curated(data, "textonly", per_class=30, with_images=False, seed=1)
     args = ["benchmark", "run", "--all", "--seeds", "2", "--extractor", "color_stats"]
-    assert _cli(*args, "--bootstrap", "200", "--run-id", "r1", "--data", str(data)) == 0
+    assert cli_exit_code(*args, "--bootstrap", "200", "--run-id", "r1", "--data", str(data)) == 0
     return data / "runs" / "r1"
 
 
@@ -165,7 +156,7 @@ def test_report_command_rebuilds_the_page(finished_run, capsys):
     assert report.is_file()  # written at the end of the run
     report.unlink()
     data = finished_run.parent.parent
-    assert _cli("benchmark", "report", "r1", "--data", str(data)) == 0
+    assert cli_exit_code("benchmark", "report", "r1", "--data", str(data)) == 0
     assert report.is_file() and "Table 4" in report.read_text()
 
 
@@ -207,7 +198,7 @@ def curated_data(tmp_path) -> Path:
 
 
 def _refused(capsys, data: Path, *args: str) -> str:
-    code = _cli("benchmark", "run", *args, "--data", str(data))
+    code = cli_exit_code("benchmark", "run", *args, "--data", str(data))
     output = capsys.readouterr().err.strip()
     assert code == 2, output
     assert not (data / "runs").exists()  # nothing written
@@ -267,5 +258,5 @@ def test_other_bad_options(curated_data, capsys, monkeypatch, tmp_path):
 
 
 def test_report_needs_a_run_folder(tmp_path, capsys):
-    assert _cli("benchmark", "report", str(tmp_path), "--data", str(tmp_path)) == 2
+    assert cli_exit_code("benchmark", "report", str(tmp_path), "--data", str(tmp_path)) == 2
     assert "no benchmark run" in capsys.readouterr().err
