@@ -16,14 +16,17 @@ unreliable *independently*, so that one often rescues the other:
 
 - A text is a social-media title from templates, with class words (``CLASS_WORDS``) among
   neutral ones (``NEUTRAL_WORDS``). Some titles say nothing (``TEXT_UNINFORMATIVE``), some
-  mix in another class's word (``TEXT_MIXED``: "creepy doll as a birthday present"), some are
-  about another class altogether (``TEXT_OTHER_CLASS``: sarcasm, a mislabelled post), and any
-  class word may slip to a neighbouring emotion (``WORD_SLIP``).
+  read like the class's text partner (``TEXT_PARTNER``, ``TEXT_MIXED``: "creepy doll as a
+  birthday present", ``WORD_SLIP``), a few are about any other class (``TEXT_OTHER_CLASS``).
 - An image has the class's palette, brightness, saturation, texture and shapes
   (``IMAGE_PROFILES``, in the spirit of Machajdik and Hanbury 2010, so that the
-  ``color_stats`` features see them), jittered per image; some images blend two classes
-  (``IMAGE_BLEND``), some show another class (``IMAGE_OTHER_CLASS``) and some carry no emotion
-  at all (``IMAGE_UNINFORMATIVE``: a screenshot of text).
+  ``color_stats`` features see them), jittered per image; some images look like the class's
+  image partner or halfway to it (``IMAGE_PARTNER``, ``IMAGE_BLEND``), a few like any other
+  class (``IMAGE_OTHER_CLASS``), and some carry no emotion at all (``IMAGE_UNINFORMATIVE``: a
+  screenshot of text).
+- Text and image partners differ (``TEXT_PARTNERS``, ``IMAGE_PARTNERS``): the pairs of
+  emotions one modality confuses, the other tells apart. That is what makes fusion gain 10 to
+  20 points over either modality in the demo.
 
 The text and the image of a post draw their noise from the same ``rng`` but independently, so
 image and text disagree on some posts. ``docs/demo-data.md`` has the accuracies these settings
