@@ -5,7 +5,7 @@ given, and prints per run: wall seconds, the ratio to the 600 s budget, peak res
 of the demo process, and each stage's seconds from the demo's own summary table. The smallest
 size is the baseline the others are compared with (seconds per curated post).
 
-    .venv/bin/python benchmarks/demo.py --sizes 30 250
+    .venv/bin/python benchmarks/demo.py --sizes 30 500
 
 Results and the command are in docs/performance.md.
 """
@@ -59,7 +59,7 @@ def run_demo(size: int, seeds: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 250])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 500])
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     runs = [run_demo(size, args.seeds) for size in sorted(args.sizes)]
