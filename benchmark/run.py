@@ -318,7 +318,7 @@ class ModelOutcome:
     note: str = ""
     hparams: dict[str, Any] = field(default_factory=dict)
     best_epoch: dict[str, int] = field(default_factory=dict)
-    epochs_trained: int = 0  # over the model's parts (late fusion trains two)
+    epochs_trained: int = 0  # over the model's parts (0 for late fusion derived from image + text)
 
 
 def cannot_train_reason(model: str, train: Any) -> str:
@@ -407,7 +407,15 @@ def fit_models(
     processes are spawned (never forked: torch's thread pools do not survive a fork) and get
     the dataset once, at start.
     """
-    jobs = [(model, seed) for model in models for seed in range(seeds)]
+    # Late fusion is the product of this seed's image and text classifiers (paper 5.3: "we
+    # also reuse the text-based and image-based classifiers"), so it is derived, not refitted.
+    derive_late = "late_fusion" in models and {"image", "text"} <= set(models)
+    jobs = [
+        (model, seed)
+        for model in models
+        if not (derive_late and model == "late_fusion")
+        for seed in range(seeds)
+    ]
     if workers > 1:
         # longest first, so that no process is left with a slow fit at the end
         jobs.sort(key=lambda job: -RELATIVE_FIT_COST.get(job[0], 1))
@@ -428,11 +436,50 @@ def fit_models(
             )
             if on_done:
                 on_done()
-        return outcomes
+    else:
+        outcomes.update(_fit_in_processes(dataset, jobs, device, arguments, workers, on_done))
+    if derive_late:
+        for seed in range(seeds):
+            outcomes["late_fusion", seed] = late_fusion_outcome(
+                outcomes["image", seed], outcomes["text", seed]
+            )
+            if on_done:
+                on_done()
+    return outcomes
 
+
+def late_fusion_outcome(image: ModelOutcome, text: ModelOutcome) -> ModelOutcome:
+    """Late fusion (eq. 2) from trained image and text outcomes: the normalised product of
+    their probabilities; NaN (cannot score) wherever either of them cannot."""
+    probabilities = {}
+    for condition in CONDITIONS:
+        product = image.probabilities[condition] * text.probabilities[condition]
+        probabilities[condition] = product / product.sum(axis=1, keepdims=True)
+    return ModelOutcome(
+        probabilities,
+        note=image.note or text.note,
+        hparams={"image": image.hparams, "text": text.hparams},
+        best_epoch={
+            "image_model": image.best_epoch.get("model", 0),
+            "text_model": text.best_epoch.get("model", 0),
+        },
+        epochs_trained=0,  # nothing trained beyond the image and text models
+    )
+
+
+def _fit_in_processes(
+    dataset: PreparedDataset,
+    jobs: list[tuple[str, int]],
+    device: str,
+    arguments: Any,
+    workers: int,
+    on_done: Any,
+) -> dict[tuple[str, int], ModelOutcome]:
+    """The fits of ``jobs`` in ``workers`` spawned processes, each given the dataset once."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    outcomes: dict[tuple[str, int], ModelOutcome] = {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),

@@ -66,6 +66,27 @@ def test_predictions_mark_what_a_model_cannot_score(finished_run):
     assert text_only_data.pred.isna().all()
 
 
+def test_late_fusion_is_the_product_of_the_same_seeds_image_and_text_models(finished_run):
+    """Paper 5.3: late fusion reuses the image and text classifiers (eq. 2), it is not refitted."""
+    frame = pd.read_parquet(finished_run / "predictions.parquet")
+    reddit = frame[(frame.dataset == "reddit") & (frame.condition == "both")]
+    keyed = reddit.set_index(["model", "seed", "post_id"]).probs
+    checked = 0
+    for (model, seed, post_id), probs in keyed.items():
+        if model != "late_fusion":
+            continue
+        image, text = keyed["image", seed, post_id], keyed["text", seed, post_id]
+        if image is None or text is None:
+            assert probs is None  # cannot score without both modalities
+            continue
+        product = np.asarray(image) * np.asarray(text)
+        assert np.allclose(probs, product / product.sum())
+        checked += 1
+    assert checked == 2 * 12  # two seeds x the 12 test posts with an image
+    config = json.loads((finished_run / "config.json").read_text())
+    assert config["datasets"]["reddit"]["models"]["late_fusion"]["epochs_trained"] == [0, 0]
+
+
 def test_metrics_agree_with_predictions_recomputed_independently(finished_run):
     metrics = json.loads((finished_run / "metrics.json").read_text())
     frame = pd.read_parquet(finished_run / "predictions.parquet")
