@@ -28,9 +28,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from emofuse.benchmark.train import CONDITIONS
 from emofuse.errors import UserError
 
-CONDITIONS = ("both", "image_only", "text_only")
 CONDITION_LABELS = {"both": "image + text", "image_only": "image only", "text_only": "text only"}
 FUSION_MODELS = ("late_fusion", "early_fusion", "joint_fusion", "common_space")
 JOINT_MODELS = ("joint_fusion", "common_space")  # the ones that accept a missing modality

@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from emofuse import __version__
+from emofuse.benchmark.train import CONDITIONS, REQUIRED_COLUMNS
 from emofuse.errors import UserError
 from emofuse.log import console
 from emofuse.paths import curated_dir, runs_dir
 
 MODEL_NAMES = ("image", "text", "late_fusion", "early_fusion", "joint_fusion", "common_space")
-CONDITIONS = ("both", "image_only", "text_only")
 TEXT_ENCODERS = ("embedding", "minilm")
 BUILTIN_EXTRACTORS = ("color_stats", "inception_v3")
-REQUIRED_COLUMNS = ("post_id", "label", "text", "images", "split")
 # Rough cost of one fit, timed once on Flickr-sized cached features (image 2.2 s, joint
 # fusion 21.6 s): it only orders the jobs of a parallel run.
 RELATIVE_FIT_COST = {
